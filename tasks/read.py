@@ -1,0 +1,177 @@
+"""Read a workbook's cells as they are: raw values with their positions, nothing inferred.
+
+python-calamine reads .xlsx, .xlsm, .xls and .ods quickly and returns each cell's own value
+(a text `1.300` stays text). It returns `''` both for an empty cell and for a formula with no
+cached value, so for Office Open XML files the sheet XML is scanned for such formulas, which
+the parser then evaluates or rejects: a formula is never taken for a blank.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import defusedxml.ElementTree as SafeET
+import python_calamine
+from openpyxl.formula.translate import Translator
+from openpyxl.utils import coordinate_to_tuple
+
+from schemas.workbook import SHEETS
+from tongket.text import fold_key
+
+_NS_MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+_NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+# A formula element, with or without a namespace prefix (`<f>`, `<x:f t="shared" .../>`).
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+
+CellValue = Any  # int | float | str | bool | date | datetime | time | timedelta
+
+
+class WorkbookReadError(Exception):
+    """The file could not be read as a workbook; the message is for the unit (Vietnamese)."""
+
+
+@dataclass
+class SheetGrid:
+    """One sheet's cells from A1, as python-calamine returns them."""
+
+    name: str
+    rows: list[list[CellValue]]
+    merged: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    # (row, col), 0-based -> formula text (no '='), for formulas that have no cached value
+    uncached_formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    is_hidden: bool = False
+
+    @property
+    def height(self) -> int:
+        return len(self.rows)
+
+    @property
+    def width(self) -> int:
+        return max((len(r) for r in self.rows), default=0)
+
+    def value(self, row: int, col: int) -> CellValue:
+        """The raw value at 0-based (row, col); '' when outside the used range."""
+        if 0 <= row < len(self.rows) and 0 <= col < len(self.rows[row]):
+            return self.rows[row][col]
+        return ""
+
+
+@dataclass
+class RawWorkbook:
+    """The contract sheets of one workbook, found by name, plus the names of the others."""
+
+    sheets: dict[str, SheetGrid]
+    other_sheet_names: list[str]
+    file_format: str
+
+
+def match_sheet_name(name: str) -> str | None:
+    """The contract sheet a sheet name stands for, ignoring case, spaces and separators."""
+    key = fold_key(name)
+    for sheet in SHEETS:
+        if fold_key(sheet) == key:
+            return sheet
+    return None
+
+
+def _sheet_xml_paths(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Sheet name -> path of its XML part, from workbook.xml and its relationships."""
+    workbook = SafeET.fromstring(archive.read("xl/workbook.xml"))
+    rels = SafeET.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    targets = {r.get("Id"): r.get("Target", "") for r in rels.iter(f"{_NS_PKG_REL}Relationship")}
+    paths = {}
+    for sheet in workbook.iter(f"{_NS_MAIN}sheet"):
+        target = targets.get(sheet.get(f"{_NS_REL}id"), "")
+        if target.startswith("/"):
+            path = target.lstrip("/")
+        else:
+            path = str(PurePosixPath("xl") / target)
+        paths[sheet.get("name", "")] = path
+    return paths
+
+
+def _uncached_formulas(xml: bytes) -> dict[tuple[int, int], str]:
+    """Cells whose formula has no cached value, with the formula text (shared ones expanded)."""
+    if not _FORMULA_TAG.search(xml):
+        return {}
+    shared: dict[str, tuple[str, str]] = {}  # si -> (master ref, formula)
+    found: dict[tuple[int, int], str] = {}
+    for _, elem in SafeET.iterparse(io.BytesIO(xml), events=("end",)):
+        if elem.tag != f"{_NS_MAIN}c":
+            continue
+        ref = elem.get("r")
+        f_elem = elem.find(f"{_NS_MAIN}f")
+        if ref and f_elem is not None:
+            text = (f_elem.text or "").strip()
+            si = f_elem.get("si")
+            if f_elem.get("t") == "shared" and si is not None:
+                if text:
+                    shared[si] = (ref, text)
+                elif si in shared:
+                    master_ref, master_text = shared[si]
+                    text = Translator("=" + master_text, origin=master_ref).translate_formula(ref)
+                    text = text.lstrip("=")
+            v_elem = elem.find(f"{_NS_MAIN}v")
+            has_cached = v_elem is not None and (v_elem.text or "") != ""
+            if elem.get("t") == "inlineStr":
+                has_cached = True
+            if not has_cached and text:
+                row, col = coordinate_to_tuple(ref)
+                found[(row - 1, col - 1)] = text
+        elem.clear()
+    return found
+
+
+def read_workbook(path: Path, file_format: str) -> RawWorkbook:
+    """Read every contract sheet of a workbook into raw cell grids.
+
+    `file_format` is what the guard recognised (xlsx, xlsm, xls, ods). Raises
+    WorkbookReadError (Vietnamese message) when the file cannot be read at all.
+    """
+    try:
+        book = python_calamine.CalamineWorkbook.from_path(str(path))
+    except python_calamine.PasswordError as exc:
+        raise WorkbookReadError("tệp được đặt mật khẩu, không mở được") from exc
+    except Exception as exc:  # CalamineError, ZipError, XmlError, ... all mean "unreadable"
+        raise WorkbookReadError(f"tệp không đọc được như một bảng tính ({type(exc).__name__})") from exc
+    try:
+        hidden = {m.name for m in book.sheets_metadata if m.visible != python_calamine.SheetVisibleEnum.Visible}
+        sheets: dict[str, SheetGrid] = {}
+        others: list[str] = []
+        for name in book.sheet_names:
+            contract = match_sheet_name(name)
+            if contract is None or contract in sheets:
+                others.append(name)
+                continue
+            sheet = book.get_sheet_by_name(name)
+            sheets[contract] = SheetGrid(
+                name=name,
+                rows=sheet.to_python(skip_empty_area=False),
+                merged=list(sheet.merged_cell_ranges or []),
+                is_hidden=name in hidden,
+            )
+    except Exception as exc:
+        raise WorkbookReadError(f"nội dung bảng tính bị hỏng ({type(exc).__name__})") from exc
+    finally:
+        book.close()
+    if file_format in ("xlsx", "xlsm") and sheets:
+        _attach_uncached_formulas(path, sheets)
+    return RawWorkbook(sheets=sheets, other_sheet_names=others, file_format=file_format)
+
+
+def _attach_uncached_formulas(path: Path, sheets: dict[str, SheetGrid]) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            xml_paths = _sheet_xml_paths(archive)
+            for grid in sheets.values():
+                part = xml_paths.get(grid.name)
+                if part:
+                    grid.uncached_formulas = _uncached_formulas(archive.read(part))
+    except Exception as exc:
+        raise WorkbookReadError(f"không đọc được công thức trong tệp ({type(exc).__name__})") from exc

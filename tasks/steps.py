@@ -1,0 +1,265 @@
+"""The run's steps as Prefect tasks: thin wrappers over the plain functions of `tasks/`.
+
+Retries go on steps that touch files; none of the tasks cache through Prefect (their inputs
+are frames and paths whose content the warehouse already tracks by hash).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+from prefect import get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from tasks import awards, load, marts, publish
+from tasks.discover import VN_TZ
+from tasks.ingest import IngestContext, StagedBatch, WorkbookToRead, stage_batch
+from tasks.plan import RunPlan, plan_run, staging_key
+from tasks.registry import read_registry
+from tongket.duck import scalar
+from tongket.errors import PublishError
+from tongket.rubric import Rubric, load_rubric
+from tongket.run_parameters import RunParameters
+from tongket.settings import Settings, load_settings
+from tongket.version import code_fingerprint
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter:
+    try:
+        return get_run_logger()
+    except Exception:  # called outside a flow (plain tests)
+        return logging.getLogger("tongket")
+
+
+@dataclass
+class RunContext:
+    """Everything a run decided before touching the inbox."""
+
+    run_id: str
+    started_at: dt.datetime
+    settings: Settings
+    rubric: Rubric
+    registry: pd.DataFrame
+    registry_sha256: str
+    staging_key: str
+    force: bool = False
+    only_units: list[str] = field(default_factory=list)
+    rebuild_marts_only: bool = False
+
+    @property
+    def published(self) -> Path:
+        return self.settings.paths.warehouse
+
+    def ingest_context(self) -> IngestContext:
+        return IngestContext(
+            registry=self.registry,
+            registry_sha256=self.registry_sha256,
+            district_name=self.settings.district.name,
+            limits=self.settings.limits,
+            validation=self.settings.validation,
+            parser_version=self.staging_key,
+        )
+
+
+@dataclass
+class BuildResult:
+    """What a run published (or why it did not)."""
+
+    published: bool
+    warehouse: Path
+    run_id: str
+    counts: dict[str, int] = field(default_factory=dict)
+    note: str = ""
+
+
+def now_vn() -> dt.datetime:
+    return dt.datetime.now(VN_TZ).replace(tzinfo=None, microsecond=0)
+
+
+def prepare_run(params: RunParameters) -> RunContext:
+    """Read and check the settings, the registry and the award rubric: fail before any work."""
+    settings = load_settings(
+        inbox=params.inbox, registry=params.registry, warehouse=params.warehouse, outputs=params.outputs
+    )
+    if params.deadline:
+        settings = settings.model_copy(
+            update={"district": settings.district.model_copy(update={"deadline": params.deadline})}
+        )
+    rubric = load_rubric(settings.rubric_path)
+    registry, registry_sha = read_registry(settings.paths.registry)
+    started = now_vn()
+    run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
+    return RunContext(
+        run_id=run_id,
+        started_at=started,
+        settings=settings,
+        rubric=rubric,
+        registry=registry,
+        registry_sha256=registry_sha,
+        staging_key=staging_key(code_fingerprint(), registry_sha, settings),
+        force=params.force,
+        only_units=list(params.only_units),
+        rebuild_marts_only=params.rebuild_marts_only,
+    )
+
+
+@task(name="prepare-run", cache_policy=NO_CACHE)
+def prepare_run_task(params: RunParameters) -> RunContext:
+    """Returns the run's settings, registry and rubric, all checked."""
+    ctx = prepare_run(params)
+    _logger().info(
+        "Run %s: inbox %s, %d units in the registry, warehouse %s",
+        ctx.run_id,
+        ctx.settings.paths.inbox,
+        len(ctx.registry),
+        ctx.published,
+    )
+    return ctx
+
+
+@task(name="plan-inbox", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+def plan_inbox_task(ctx: RunContext) -> RunPlan:
+    """Returns what to read: new inbox files (archived now) and archived files to read again."""
+    if ctx.rebuild_marts_only:
+        return RunPlan(keep_staging_of=_all_staged(ctx.published))
+    previous = load.previous_meta(ctx.published)
+    reusable = previous.get("ddl_fingerprint") == marts.ddl_fingerprint()
+    plan = plan_run(ctx.settings, ctx.staging_key, ctx.started_at, ctx.force, ctx.only_units, reusable)
+    log = _logger()
+    log.info(
+        "Inbox: %d files, %d opened; %d workbooks to read; %d kept from the warehouse",
+        plan.inbox_count,
+        plan.opened_files,
+        len(plan.to_read),
+        len(plan.keep_staging_of),
+    )
+    for name in plan.changing_files:
+        log.warning("File %s changed while it was read; it will be read on the next run", name)
+    return plan
+
+
+def _all_staged(published: Path) -> set[str]:
+    if not published.exists():
+        return set()
+    with duckdb.connect(str(published), read_only=True) as con:
+        return {r[0] for r in con.execute("select file_sha256 from stg_file").fetchall()}
+
+
+def batches_of(plan: RunPlan, size: int) -> list[list[WorkbookToRead]]:
+    """The files to read, in batches of `size` (one Prefect task per batch, not per file)."""
+    return [plan.to_read[i : i + size] for i in range(0, len(plan.to_read), size)]
+
+
+@task(name="read-and-validate-batch", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def read_and_validate_batch(items: list[WorkbookToRead], ingest: IngestContext) -> StagedBatch:
+    """Returns the staged figures and issues of a batch of workbooks."""
+    batch = stage_batch(items, ingest)
+    log = _logger()
+    rejected = batch.files[batch.files["read_status"] == "rejected"]
+    for row in rejected.itertuples():
+        name = next((i.file_name for i in items if i.file_sha256 == row.file_sha256), row.file_sha256)
+        log.warning("Rejected %s (unit %s)", name, row.unit_code or "unidentified")
+    log.info("Read %d workbooks: %d figures, %d issues", len(items), len(batch.figures), len(batch.issues))
+    return batch
+
+
+def only_units_filter(
+    plan: RunPlan, batches: list[StagedBatch], only_units: list[str]
+) -> tuple[list[StagedBatch], pd.DataFrame, pd.DataFrame]:
+    """With `only_units`, drop newly read files of other units (they are read on a later run)."""
+    if not only_units:
+        return batches, plan.new_raw_files, plan.sightings
+    wanted = set(only_units)
+    kept, dropped = [], set()
+    for batch in batches:
+        keep = batch.files["unit_code"].isin(wanted)
+        dropped |= set(batch.files.loc[~keep, "file_sha256"])
+        shas = set(batch.files.loc[keep, "file_sha256"])
+        kept.append(
+            StagedBatch(**{name: frame[frame["file_sha256"].isin(shas)] for name, frame in vars(batch).items()})
+        )
+    raw = plan.new_raw_files
+    sightings = plan.sightings
+    if not raw.empty:
+        raw = raw[~raw["file_sha256"].isin(dropped)]
+    if not sightings.empty:
+        sightings = sightings[~sightings["file_sha256"].isin(dropped)]
+    return kept, raw, sightings
+
+
+@task(name="load-warehouse", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def load_warehouse_task(ctx: RunContext, plan: RunPlan, batches: list[StagedBatch]) -> Path:
+    """Returns the path of a new warehouse file holding the previous data plus this run's."""
+    building = publish.building_path(ctx.published)
+    batches, raw, sightings = only_units_filter(plan, batches, ctx.only_units)
+    con = load.connect_new(building)
+    try:
+        load.copy_previous(con, ctx.published, plan.keep_staging_of)
+        load.load_raw(con, raw, sightings)
+        counts = load.load_batches(con, batches)
+        load.load_reference(con, ctx.registry, ctx.settings, ctx.rubric, ctx.run_id, ctx.started_at)
+    finally:
+        con.close()
+    _logger().info("Loaded %s", ", ".join(f"{v} rows into {k}" for k, v in counts.items()))
+    return building
+
+
+@task(name="build-marts", cache_policy=NO_CACHE)
+def build_marts_task(building: Path) -> list[str]:
+    """Returns the core and mart tables built by the SQL files."""
+    with duckdb.connect(str(building)) as con:
+        return marts.run_layers(con, marts.MODEL_LAYERS)
+
+
+@task(name="score-awards", cache_policy=NO_CACHE)
+def score_awards_task(building: Path, rubric: Rubric) -> dict[str, int]:
+    """Returns how many candidates were ranked; writes the award marts."""
+    with duckdb.connect(str(building)) as con:
+        return awards.score_awards(con, rubric)
+
+
+@task(name="check-and-publish", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def check_and_publish_task(ctx: RunContext, building: Path) -> BuildResult:
+    """Returns what was published; refuses to publish a warehouse that fails a check."""
+    with duckdb.connect(str(building)) as con:
+        failing = marts.run_checks(con)
+        if failing:
+            raise PublishError(
+                "The new warehouse failed its checks, the published one is unchanged: "
+                + ", ".join(f"{name} ({n} rows)" for name, n in failing.items())
+            )
+        load.write_meta(
+            con,
+            {
+                "schema_version": "1",
+                "staging_key": ctx.staging_key,
+                "code_fingerprint": code_fingerprint(),
+                "registry_sha256": ctx.registry_sha256,
+                "run_id": ctx.run_id,
+                "built_at": ctx.started_at.isoformat(),
+            },
+        )
+        counts = {
+            table: scalar(con, f"select count(*) from {table}")
+            for table in ("submission", "fact_indicator", "validation_issue")
+        }
+        con.execute("checkpoint")
+    publish.publish(building, ctx.published)
+    _logger().info("Published %s (%s)", ctx.published, counts)
+    return BuildResult(True, ctx.published, ctx.run_id, counts)
+
+
+@task(name="write-outputs", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def write_outputs_task(ctx: RunContext, result: BuildResult) -> list[Path]:
+    """Returns the report files written from the published warehouse."""
+    from tasks.reports import write_report_tables
+
+    written = [write_report_tables(result.warehouse, ctx.settings.paths.outputs, ctx.run_id)]
+    _logger().info("Outputs: %s", ", ".join(str(p) for p in written))
+    return written

@@ -1,0 +1,1 @@
+"""Demo data: a real district's registry and realistic unit workbooks (`tongket sample`)."""

@@ -1,0 +1,38 @@
+"""A fingerprint of the code that reads workbooks, so a file is read again when it changes."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+
+from tongket.settings import PROJECT_ROOT
+
+# Everything whose change can change what is staged from a workbook.
+READING_CODE = (
+    "tasks/guard.py",
+    "tasks/read.py",
+    "tasks/parse.py",
+    "tasks/extract.py",
+    "tasks/identify.py",
+    "tasks/ingest.py",
+    "tasks/validate.py",
+    "schemas",
+    "tongket/text.py",
+    "tongket/reference.py",
+    "reference",
+    "warehouse/10_staging",
+)
+
+
+@cache
+def code_fingerprint() -> str:
+    """SHA-256 (shortened) over the reading code and reference data, in a stable order."""
+    digest = hashlib.sha256()
+    for entry in READING_CODE:
+        path = PROJECT_ROOT / entry
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for file in files:
+            if file.is_file() and file.suffix in (".py", ".csv", ".sql"):
+                digest.update(file.relative_to(PROJECT_ROOT).as_posix().encode() + b"\0")
+                digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
