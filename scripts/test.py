@@ -26,7 +26,7 @@ def ensure_duckdb_1x(python: str) -> None:
         return
     print(f"Installing {DUCKDB_1X} into {DUCKDB_1X_DIR} (for the compatibility test) ...", flush=True)
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--target", str(DUCKDB_1X_DIR), DUCKDB_1X],
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-warn-conflicts", "--target", str(DUCKDB_1X_DIR), DUCKDB_1X],
         check=True,
     )
 
