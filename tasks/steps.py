@@ -24,6 +24,7 @@ from tasks.plan import RunPlan, plan_run, staging_key
 from tasks.registry import read_registry
 from tongket.duck import scalar
 from tongket.errors import PublishError
+from tongket.faults import checkpoint
 from tongket.rubric import Rubric, load_rubric
 from tongket.run_parameters import RunParameters
 from tongket.settings import Settings, load_settings
@@ -159,6 +160,7 @@ def batches_of(plan: RunPlan, size: int) -> list[list[WorkbookToRead]]:
 @task(name="read-and-validate-batch", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def read_and_validate_batch(items: list[WorkbookToRead], ingest: IngestContext) -> StagedBatch:
     """Returns the staged figures and issues of a batch of workbooks."""
+    checkpoint("read")
     batch = stage_batch(items, ingest)
     log = _logger()
     rejected = batch.files[batch.files["read_status"] == "rejected"]
@@ -201,6 +203,7 @@ def load_warehouse_task(ctx: RunContext, plan: RunPlan, batches: list[StagedBatc
     con = load.connect_new(building)
     try:
         load.copy_previous(con, ctx.published, plan.keep_staging_of)
+        checkpoint("load")
         load.load_raw(con, raw, sightings)
         counts = load.load_batches(con, batches)
         load.load_reference(con, ctx.registry, ctx.settings, ctx.rubric, ctx.run_id, ctx.started_at)
@@ -214,13 +217,16 @@ def load_warehouse_task(ctx: RunContext, plan: RunPlan, batches: list[StagedBatc
 def build_marts_task(building: Path) -> list[str]:
     """Returns the core and mart tables built by the SQL files."""
     with duckdb.connect(str(building)) as con:
-        return marts.run_layers(con, marts.MODEL_LAYERS)
+        created = marts.run_layers(con, ("20_core",))
+        checkpoint("marts")
+        return created + marts.run_layers(con, ("30_marts",))
 
 
 @task(name="score-awards", cache_policy=NO_CACHE)
 def score_awards_task(building: Path, rubric: Rubric) -> dict[str, int]:
     """Returns how many candidates were ranked; writes the award marts."""
     with duckdb.connect(str(building)) as con:
+        checkpoint("awards")
         return awards.score_awards(con, rubric)
 
 
@@ -250,6 +256,7 @@ def check_and_publish_task(ctx: RunContext, building: Path) -> BuildResult:
             for table in ("submission", "fact_indicator", "validation_issue")
         }
         con.execute("checkpoint")
+    checkpoint("before-publish")
     publish.publish(building, ctx.published)
     _logger().info("Published %s (%s)", ctx.published, counts)
     return BuildResult(True, ctx.published, ctx.run_id, counts)
