@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """First command: set up, generate the demo inbox (Huyện Lạc Sơn, Hòa Bình) and run tongket.
 
-    python3 scripts/demo.py            # set up if needed, make the demo inbox if missing, run
-    python3 scripts/demo.py --fresh    # regenerate the demo inbox and warehouse first
+python3 scripts/demo.py            # set up if needed, make the demo inbox if missing, run
+python3 scripts/demo.py --fresh    # regenerate the demo inbox and warehouse first
 """
 
 from __future__ import annotations

@@ -157,16 +157,20 @@ def score_collectives(components: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
     return scored
 
 
+def exclude_names(components: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
+    """Mark the individuals the rubric excludes by name (case and diacritics ignored)."""
+    frame = components.copy()
+    excluded = {fold_key(n) for n in rubric.individual.excluded_names}
+    is_excluded = frame["full_name"].map(fold_key).isin(excluded) & frame["is_eligible"]
+    frame.loc[is_excluded, "ineligible_reason_vi"] = "Không thuộc diện xét theo cấu hình khen thưởng"
+    frame["is_eligible"] = frame["is_eligible"] & ~is_excluded
+    return frame
+
+
 def score_individuals(components: pd.DataFrame, collective_scores: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
     """Every eligible individual ranked, at most one proposed per unit when the rubric says so."""
     r = rubric.individual
     frame = components.copy()
-    excluded = {fold_key(n) for n in r.excluded_names}
-    is_excluded = frame["full_name"].map(fold_key).isin(excluded)
-    frame.loc[is_excluded & frame["is_eligible"], "ineligible_reason_vi"] = (
-        "Không thuộc diện xét theo cấu hình khen thưởng"
-    )
-    frame["is_eligible"] = frame["is_eligible"] & ~is_excluded
     unit_scores = collective_scores.set_index("unit_code")["score"]
     frame["unit_score"] = frame["unit_code"].map(unit_scores).fillna(0.0)
     names = list(INDIVIDUAL_COMPONENTS)
@@ -265,7 +269,7 @@ def ineligible_candidates(
             reason = "Tệp báo cáo không được tiếp nhận (lỗi R15/R16)"
         else:
             reason = reasons.get(unit.unit_code)
-        if reason:
+        if isinstance(reason, str) and reason:
             rows.append(
                 {
                     "candidate_kind": "Tập thể",
@@ -292,7 +296,7 @@ def score_awards(con: duckdb.DuckDBPyConnection, rubric: Rubric) -> dict[str, in
     """Write mart_award_collective, mart_award_individual and mart_award_ineligible."""
     collective_components = con.sql("select * from award_collective_component").df()
     collective = score_collectives(collective_components, rubric)
-    individual_components = con.sql("select * from award_individual_component").df()
+    individual_components = exclude_names(con.sql("select * from award_individual_component").df(), rubric)
     individual = score_individuals(individual_components, collective, rubric)
     mart_collective = collective[COLLECTIVE_MART_COLUMNS]
     mart_individual = individual[INDIVIDUAL_MART_COLUMNS]

@@ -77,7 +77,9 @@ def test_district_totals_aggregate_by_kind(sampled, first_run):
     work, _ = first_run
     registry = pd.read_csv(sampled / "registry.csv", dtype={"unit_code": str})
     totals = _district_totals(expected_figures(sampled), registry)
-    mart = query(work / "tongket.duckdb", "select indicator_code, period, unit_type, value from mart_district_indicator")
+    mart = query(
+        work / "tongket.duckdb", "select indicator_code, period, unit_type, value from mart_district_indicator"
+    )
     got = {(r.indicator_code, r.period, r.unit_type): r.value for r in mart.itertuples()}
     for key, value in totals.items():
         assert got[key] == pytest.approx(value), key

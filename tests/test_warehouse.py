@@ -84,9 +84,7 @@ def test_a_reader_neither_blocks_a_run_nor_sees_it_until_it_reconnects(demo_samp
 
 
 @pytest.mark.parametrize("point", ["read", "load", "marts", "awards", "before-publish"])
-def test_a_run_killed_at_any_point_leaves_the_published_warehouse_untouched(
-    point, demo_sample, published_without_one
-):
+def test_a_run_killed_at_any_point_leaves_the_published_warehouse_untouched(point, demo_sample, published_without_one):
     work, inbox, missing = published_without_one
     warehouse = work / "tongket.duckdb"
     before = _sha(warehouse)
@@ -96,11 +94,18 @@ def test_a_run_killed_at_any_point_leaves_the_published_warehouse_untouched(
     env = dict(os.environ, TONGKET_FAULT=f"kill@{point}", PREFECT_API_URL=PREFECT_API_URL.value())
     killed = subprocess.run(
         [
-            sys.executable, "-m", "tongket.cli", "run",
-            "--inbox", str(inbox),
-            "--registry", str(demo_sample / "registry.csv"),
-            "--warehouse", str(warehouse),
-            "--outputs", str(work / "outputs"),
+            sys.executable,
+            "-m",
+            "tongket.cli",
+            "run",
+            "--inbox",
+            str(inbox),
+            "--registry",
+            str(demo_sample / "registry.csv"),
+            "--warehouse",
+            str(warehouse),
+            "--outputs",
+            str(work / "outputs"),
         ],
         env=env,
         capture_output=True,
@@ -155,7 +160,9 @@ def test_one_changed_file_changes_only_its_units_figures(demo_sample, tmp_path, 
         [unit],
     )
     assert sorted(history.itertuples(index=False)) == sorted([("superseded", old_value), ("accepted", old_value + 1)])
-    issues = query(warehouse, "select rule_id, message from validation_issue where unit_code = ? and rule_id = 'R20'", [unit])
+    issues = query(
+        warehouse, "select rule_id, message from validation_issue where unit_code = ? and rule_id = 'R20'", [unit]
+    )
     assert issues["message"].tolist() == [f"Báo cáo này thay thế báo cáo đã nộp trước đó: thay thế tệp {target.name}"]
 
 

@@ -3,5 +3,5 @@ create or replace macro vi_number(x) as
     case
         when x is null then '(trống)'
         when x = round(x) then replace(format('{:,}', round(x)::bigint), ',', '.')
-        else translate(format('{:,.2f}', x), ',.', '.,')
+        else translate(rtrim(format('{:,.2f}', x), '0'), ',.', '.,')
     end;
