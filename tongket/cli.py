@@ -6,6 +6,7 @@ Errors a user can fix are printed as one line (`Lỗi: ...`) with exit code 1, n
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import sys
 from pathlib import Path
@@ -29,6 +30,33 @@ def _quiet_prefect() -> None:
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
+class _NoTracebackFormatter(logging.Formatter):
+    """Formats a record without its traceback (the run's logs in the UI keep it)."""
+
+    def __init__(self, inner: logging.Formatter) -> None:
+        super().__init__()
+        self.inner = inner
+
+    def format(self, record: logging.LogRecord) -> str:
+        saved = record.exc_info, record.exc_text
+        record.exc_info, record.exc_text = None, None
+        try:
+            return self.inner.format(record)
+        finally:
+            record.exc_info, record.exc_text = saved
+
+
+def _console_without_tracebacks() -> None:
+    """A terminal user reads one line per problem; tracebacks stay in the Prefect run logs.
+    Set TONGKET_DEBUG=1 to see them in the terminal too."""
+    if os.environ.get("TONGKET_DEBUG"):
+        return
+    for name in ("", "prefect", "prefect.extra", "uvicorn", "fastapi"):
+        for handler in logging.getLogger(name).handlers:
+            if isinstance(handler, logging.StreamHandler) and not isinstance(handler.formatter, _NoTracebackFormatter):
+                handler.setFormatter(_NoTracebackFormatter(handler.formatter or logging.Formatter()))
+
+
 @app.command()
 def run(
     inbox: Annotated[Path | None, typer.Option(help="Folder of received workbooks.")] = None,
@@ -46,6 +74,8 @@ def run(
     _quiet_prefect()
     from flows.tongket_flow import tongket_run
     from tongket.run_parameters import RunParameters
+
+    _console_without_tracebacks()
 
     try:
         deadline_date = dt.date.fromisoformat(deadline) if deadline else None
@@ -100,6 +130,8 @@ def main() -> None:
         typer.echo(f"Lỗi: {exc}", err=True)
         sys.exit(1)
     except Exception as exc:  # a flow that failed: its message, not the traceback
+        if os.environ.get("TONGKET_DEBUG"):
+            raise
         message = str(exc).strip() or type(exc).__name__
         typer.echo(f"Lỗi: {message}", err=True)
         sys.exit(1)
