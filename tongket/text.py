@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 _SPACES = re.compile(r"\s+")
 # Characters Excel users paste from the web or Word that should read as a plain space.
@@ -23,6 +24,7 @@ def clean_text(value: object) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@lru_cache(maxsize=1 << 16)  # headers and labels repeat in every workbook
 def fold(text: str) -> str:
     """Lower case without diacritics (đ -> d): for matching labels and names, never for output."""
     decomposed = unicodedata.normalize("NFD", clean_text(text).lower())
@@ -30,6 +32,7 @@ def fold(text: str) -> str:
     return stripped.replace("đ", "d")
 
 
+@lru_cache(maxsize=1 << 16)
 def fold_key(text: str) -> str:
     """`fold`, keeping letters and digits only, words separated by one space."""
     return " ".join(re.findall(r"[a-z0-9]+", fold(text)))
