@@ -1,0 +1,75 @@
+"""Faults during a run: the published warehouse stays as it was and the next run completes."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tasks.archive import archive_file
+from tasks.discover import list_inbox
+from tests.conftest import query, run_flow
+
+pytestmark = pytest.mark.slow
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def published(demo_sample, tmp_path, prefect_server):
+    inbox = tmp_path / "inbox"
+    shutil.copytree(demo_sample / "inbox", inbox)
+    extra = sorted(inbox.iterdir())[0]
+    held_back = tmp_path / extra.name
+    shutil.move(extra, held_back)
+    assert run_flow(demo_sample, tmp_path, inbox=inbox).published
+    return tmp_path, inbox, held_back
+
+
+def test_a_full_disk_while_writing_the_new_warehouse(published, demo_sample, monkeypatch):
+    work, inbox, held_back = published
+    warehouse = work / "tongket.duckdb"
+    before = _sha(warehouse)
+    shutil.move(held_back, inbox / held_back.name)
+    monkeypatch.setenv("TONGKET_FAULT", "disk-full@load")
+    with pytest.raises(OSError, match="No space left on device"):
+        run_flow(demo_sample, work, inbox=inbox)
+    assert _sha(warehouse) == before
+    monkeypatch.delenv("TONGKET_FAULT")
+    assert run_flow(demo_sample, work, inbox=inbox).published
+    assert query(warehouse, "select count(*) as n from submission")["n"][0] == 45
+
+
+def test_an_inbox_that_cannot_be_read_fails_the_run_and_changes_nothing(published, demo_sample):
+    work, inbox, _ = published
+    warehouse = work / "tongket.duckdb"
+    before = _sha(warehouse)
+    moved = work / "inbox-away"
+    inbox.rename(moved)  # the share is not mounted tonight
+    with pytest.raises(FileNotFoundError, match="Inbox folder not found"):
+        run_flow(demo_sample, work, inbox=inbox)
+    assert _sha(warehouse) == before
+    moved.rename(inbox)
+    assert run_flow(demo_sample, work, inbox=inbox).published
+
+
+def test_a_file_changing_while_it_is_read_is_left_for_the_next_run(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = inbox / "dang-ghi.xlsx"
+    path.write_bytes(b"PK\x03\x04 first half")
+    listed = list_inbox(inbox)[0]
+    with path.open("ab") as handle:  # the unit's e-mail client is still writing it
+        handle.write(b" second half")
+    os.utime(path, ns=(listed.mtime_ns + 10**9, listed.mtime_ns + 10**9))
+    archived = archive_file(listed, tmp_path / "archive", max_bytes=10**6)
+    assert archived.is_changing
+    assert archived.problem == "tệp đang được ghi khi đọc"
+    assert not any((tmp_path / "archive").rglob("*.xlsx"))
+    again = archive_file(list_inbox(inbox)[0], tmp_path / "archive", max_bytes=10**6)
+    assert again.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
