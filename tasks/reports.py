@@ -75,9 +75,10 @@ KIND_NOTE_VI = {
     "flow": "Cộng các năm",
     "stock": "Số hiện có; cả giai đoạn = số cuối kỳ",
 }
+# A status indicator is counted per year: a flag as the units that meet it, a score as their mean.
 STATUS_NOTE_VI = {
-    "CT_DAT": "Số xã, thị trấn đạt chuẩn trong năm",
-    "CT_DIEM": "Điểm bình quân của các xã có đánh giá",
+    "flag": ("đơn vị", "Số đơn vị đạt (ghi 1) trong năm; không cộng các năm"),
+    "decimal": (None, "Bình quân của các đơn vị có số liệu trong năm"),
 }
 
 
@@ -551,7 +552,8 @@ def write_annex(
         if is_total:
             number += 1
         if kind == "status":
-            note = STATUS_NOTE_VI.get(code, "")
+            count_unit, note = STATUS_NOTE_VI.get(value_type, (None, ""))
+            unit_vi = count_unit or unit_vi
             value_kind = "int" if value_type == "flag" else "dec1"
         else:
             note = KIND_NOTE_VI.get(kind, "") if is_total else ""
