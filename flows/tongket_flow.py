@@ -40,5 +40,9 @@ def tongket_run(params: RunParameters | None = None) -> steps.BuildResult:
         steps.build_marts_task(building)
         steps.score_awards_task(building, ctx.rubric)
         result = steps.check_and_publish_task(ctx, building)
-    steps.write_outputs_task(ctx, result)
+    report = steps.write_report_task.submit(ctx, result)
+    feedback = steps.write_feedback_task.submit(ctx, result)
+    parquet = steps.export_parquet_task.submit(ctx, result)
+    files = steps.publish_outputs_task(ctx, report, feedback, parquet)
+    steps.create_run_artifacts_task(ctx, result, files)
     return result

@@ -262,11 +262,61 @@ def check_and_publish_task(ctx: RunContext, building: Path) -> BuildResult:
     return BuildResult(True, ctx.published, ctx.run_id, counts)
 
 
-@task(name="write-outputs", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def write_outputs_task(ctx: RunContext, result: BuildResult) -> list[Path]:
-    """Returns the report files written from the published warehouse."""
+def run_outputs_dir(ctx: RunContext) -> Path:
+    """The run's own output folder: outputs/<run_id>/."""
+    return ctx.settings.paths.outputs / ctx.run_id
+
+
+@task(name="write-report-tables", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def write_report_task(ctx: RunContext, result: BuildResult) -> Path:
+    """Returns the report workbook (Phụ lục 1-5, status, detail, narratives, traceability)."""
     from tasks.reports import write_report_tables
 
-    written = [write_report_tables(result.warehouse, ctx.settings.paths.outputs, ctx.run_id)]
-    _logger().info("Outputs: %s", ", ".join(str(p) for p in written))
+    path = write_report_tables(result.warehouse, run_outputs_dir(ctx))
+    _logger().info("Report tables: %s", path)
+    return path
+
+
+@task(name="write-feedback", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def write_feedback_task(ctx: RunContext, result: BuildResult) -> list[Path]:
+    """Returns the feedback workbooks written for the units whose files have problems."""
+    from tasks.feedback import write_feedback
+
+    written = write_feedback(result.warehouse, run_outputs_dir(ctx))
+    _logger().info("Feedback workbooks: %d", len(written))
     return written
+
+
+@task(name="export-parquet", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def export_parquet_task(ctx: RunContext, result: BuildResult) -> list[Path]:
+    """Returns the Parquet files of the marts, dimensions and facts."""
+    from tasks.exports import export_parquet
+
+    written = export_parquet(result.warehouse, run_outputs_dir(ctx))
+    _logger().info("Parquet: %d tables", len(written))
+    return written
+
+
+@task(name="publish-outputs", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+def publish_outputs_task(ctx: RunContext, report: Path, feedback: list[Path], parquet: list[Path]) -> dict[str, str]:
+    """Returns the run's output paths by kind; copies the run's folder to outputs/latest/."""
+    from tasks.reports import refresh_latest
+
+    latest = refresh_latest(ctx.settings.paths.outputs, run_outputs_dir(ctx))
+    files = {
+        "Bảng báo cáo": str(report),
+        f"Phản hồi cho đơn vị ({len(feedback)} tệp)": str(run_outputs_dir(ctx) / "phan-hoi"),
+        f"Parquet ({len(parquet)} bảng)": str(run_outputs_dir(ctx) / "parquet"),
+        "Bản mới nhất": str(latest),
+    }
+    _logger().info("Outputs: %s", ", ".join(files.values()))
+    return files
+
+
+@task(name="create-run-artifacts", cache_policy=NO_CACHE)
+def create_run_artifacts_task(ctx: RunContext, result: BuildResult, files: dict[str, str]) -> dict[str, str]:
+    """Returns the ids of the run summary artifacts (markdown, status table, proposal table)."""
+    from tasks.artifacts import build_run_summary, publish_run_summary
+
+    ids = publish_run_summary(build_run_summary(result.warehouse, files))
+    return {key: str(value) for key, value in ids.items()}

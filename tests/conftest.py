@@ -70,3 +70,26 @@ def table_contents(
                     frame[column] = frame[column].map(lambda v: str(list(v)))
             out[name] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
         return out
+
+
+@pytest.fixture(scope="session")
+def outputs_run(demo_sample, tmp_path_factory, prefect_server):
+    """The demo inbox with the cases outputs must handle (tests/outputs_inbox.py), run once.
+
+    Returns (work folder, the planted cases, the flow run id, the run's output folder).
+    """
+    from flows.tongket_flow import tongket_run
+    from tests.outputs_inbox import make_outputs_inbox
+    from tongket.run_parameters import RunParameters
+
+    work = tmp_path_factory.mktemp("outputs")
+    planted = make_outputs_inbox(demo_sample, work)
+    params = RunParameters(
+        inbox=str(planted.sample / "inbox"),
+        registry=str(planted.sample / "registry.csv"),
+        warehouse=str(work / "tongket.duckdb"),
+        outputs=str(work / "outputs"),
+    )
+    state = tongket_run(params, return_state=True)
+    result = state.result()
+    return work, planted, state.state_details.flow_run_id, work / "outputs" / result.run_id
