@@ -166,7 +166,8 @@ def read_and_validate_batch(items: list[WorkbookToRead], ingest: IngestContext) 
     rejected = batch.files[batch.files["read_status"] == "rejected"]
     for row in rejected.itertuples():
         name = next((i.file_name for i in items if i.file_sha256 == row.file_sha256), row.file_sha256)
-        log.warning("Rejected %s (unit %s)", name, row.unit_code or "unidentified")
+        unit = row.unit_code if isinstance(row.unit_code, str) else "unidentified"
+        log.warning("Rejected %s (unit %s)", name, unit)
     log.info("Read %d workbooks: %d figures, %d issues", len(items), len(batch.figures), len(batch.issues))
     return batch
 
