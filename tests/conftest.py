@@ -68,3 +68,16 @@ def table_contents(warehouse: Path, skip: tuple[str, ...] = ("meta_warehouse", "
                     frame[column] = frame[column].map(lambda v: str(list(v)))
             out[name] = frame.sort_values(list(frame.columns)).reset_index(drop=True)
         return out
+
+
+@pytest.fixture(scope="session")
+def office_server(tmp_path_factory):
+    """`tongket serve` on a free loopback port with a temporary PREFECT_HOME, started on first use
+    (`office_server.running()`), stopped with Ctrl-C at the end; nothing it started may be left."""
+    from tests.office_server import OfficeServer
+
+    server = OfficeServer(tmp_path_factory.mktemp("prefect-home"))
+    yield server
+    server.stop()
+    leftovers = server.leftover_processes()
+    assert not leftovers, f"tongket serve left processes behind: {leftovers}"
