@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 
-from _env import ROOT, VENV, ensure_env, run
+from _env import VENV, ensure_env, run
 
 DUCKDB_1X = "duckdb==1.4.4"
 DUCKDB_1X_DIR = VENV / "duckdb-1.4"
@@ -26,7 +26,18 @@ def ensure_duckdb_1x(python: str) -> None:
         return
     print(f"Installing {DUCKDB_1X} into {DUCKDB_1X_DIR} (for the compatibility test) ...", flush=True)
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-warn-conflicts", "--target", str(DUCKDB_1X_DIR), DUCKDB_1X],
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "--no-warn-conflicts",
+            "--target",
+            str(DUCKDB_1X_DIR),
+            DUCKDB_1X,
+        ],
         check=True,
     )
 

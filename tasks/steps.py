@@ -201,7 +201,7 @@ def describe_files(batch: StagedBatch, items: list[WorkbookToRead]) -> list[tupl
     for row in batch.files.itertuples():
         mine = issues[issues["file_sha256"] == row.file_sha256]
         errors = mine[mine["severity"] == "error"]
-        unit = row.unit_code or "unidentified"
+        unit = row.unit_code if isinstance(row.unit_code, str) and row.unit_code else "unidentified"
         name = names.get(row.file_sha256, row.file_sha256[:12])
         counts = f"{len(errors)} errors, {len(mine) - len(errors)} warnings"
         if row.read_status == "rejected":

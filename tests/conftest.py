@@ -54,7 +54,9 @@ def query(warehouse: Path, sql: str, params: list | None = None) -> pd.DataFrame
         return con.execute(sql, params or []).df()
 
 
-def table_contents(warehouse: Path, skip: tuple[str, ...] = ("meta_warehouse", "ref_run_config")) -> dict[str, pd.DataFrame]:
+def table_contents(
+    warehouse: Path, skip: tuple[str, ...] = ("meta_warehouse", "ref_run_config")
+) -> dict[str, pd.DataFrame]:
     """Every table of a warehouse (but run metadata), sorted, for comparing two builds."""
     with duckdb.connect(str(warehouse), read_only=True) as con:
         names = [r[0] for r in con.execute("select table_name from information_schema.tables order by 1").fetchall()]

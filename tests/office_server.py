@@ -66,6 +66,11 @@ class OfficeServer:
             PREFECT_LOGGING_LEVEL="INFO",
             PREFECT_WORKER_QUERY_SECONDS="1",  # the office's worker asks every 10 s; tests wait less
             PYTHONUNBUFFERED="1",
+            # Should the nightly schedule fire during the tests, its run stays in the temporary home.
+            TONGKET_PATHS_INBOX=str(self.home / "inbox"),
+            TONGKET_PATHS_REGISTRY=str(self.home / "registry.csv"),
+            TONGKET_PATHS_WAREHOUSE=str(self.home / "warehouse" / "tongket.duckdb"),
+            TONGKET_PATHS_OUTPUTS=str(self.home / "outputs"),
         )
         self.process = subprocess.Popen(
             [sys.executable, "-m", "tongket.cli", "serve", "--port", str(self.port), "--home", str(self.home)],
