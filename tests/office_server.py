@@ -65,6 +65,7 @@ class OfficeServer:
             PREFECT_SERVER_ANALYTICS_ENABLED="false",
             PREFECT_LOGGING_LEVEL="INFO",
             PREFECT_WORKER_QUERY_SECONDS="1",  # the office's worker asks every 10 s; tests wait less
+            TONGKET_SERVE_STOP_SECONDS="3",  # how long Ctrl-C lets a running flow run go on
             PYTHONUNBUFFERED="1",
             # Should the nightly schedule fire during the tests, its run stays in the temporary home.
             TONGKET_PATHS_INBOX=str(self.home / "inbox"),
@@ -96,15 +97,18 @@ class OfficeServer:
         for line in self.process.stdout:
             self.output.append(line.rstrip("\n"))
 
+    def descendants(self) -> list[psutil.Process]:
+        """Every process `tongket serve` started, directly or not, alive now."""
+        if self.process is None:
+            return []
+        try:
+            return psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            return []
+
     def record_processes(self) -> None:
         """Remember every process `tongket serve` has started so far (to check none is left)."""
-        if self.process is None:
-            return
-        try:
-            root = psutil.Process(self.process.pid)
-            self.seen_pids |= {p.pid for p in root.children(recursive=True)}
-        except psutil.NoSuchProcess:
-            pass
+        self.seen_pids |= {p.pid for p in self.descendants()}
 
     def stop(self, timeout: float = 90) -> int | None:
         """Ctrl-C, as the office user does; returns the exit code (None if it was not running)."""

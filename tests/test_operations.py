@@ -15,13 +15,11 @@ import subprocess
 import sys
 import threading
 import time
-import zipfile
 from pathlib import Path
 
 import pandas as pd
 import psutil
 import pytest
-from openpyxl.utils import get_column_letter
 
 from tasks.ingest import IngestContext, WorkbookToRead, stage_batch
 from tasks.plan import plan_run
@@ -29,6 +27,7 @@ from tasks.reader_process import CRASHED_MESSAGE, IsolatedReader
 from tasks.registry import read_registry
 from tasks.steps import describe_files
 from tests.conftest import DEMO_DISTRICT, query, table_contents
+from tests.slow_workbook import slow_workbook
 from tongket.run_parameters import RunParameters
 from tongket.settings import PROJECT_ROOT, load_settings
 
@@ -48,57 +47,6 @@ def copy_sample(sample: Path, dest: Path) -> Path:
     shutil.copytree(sample / "inbox", dest / "inbox", copy_function=shutil.copy2)
     shutil.copy2(sample / "expected_figures.csv", dest / "expected_figures.csv")
     return dest
-
-
-def slow_workbook(path: Path, rows: int = 2000, cols: int = 200) -> Path:
-    """A real, tiny (1 MB) .xlsx that passes every size check but keeps the reader busy for
-    seconds: a 00_THONGTIN sheet of 400,000 cells sharing one formula, each expanded in turn."""
-    last = get_column_letter(cols)
-    letters = [get_column_letter(c) for c in range(1, cols + 1)]
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-    ]
-    for r in range(1, rows + 1):
-        parts.append(f'<row r="{r}">')
-        for i, letter in enumerate(letters):
-            if r == 1 and i == 0:
-                parts.append(f'<c r="A1"><f t="shared" ref="A1:{last}{rows}" si="0">1+1</f><v>2</v></c>')
-            else:
-                parts.append(f'<c r="{letter}{r}"><f t="shared" si="0"/><v>2</v></c>')
-        parts.append("</row>")
-    parts.append("</sheetData></worksheet>")
-    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
-    ct = "application/vnd.openxmlformats-officedocument.spreadsheetml"
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as book:
-        book.writestr(
-            "[Content_Types].xml",
-            '<?xml version="1.0" encoding="UTF-8"?>'
-            '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
-            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
-            '<Default Extension="xml" ContentType="application/xml"/>'
-            f'<Override PartName="/xl/workbook.xml" ContentType="{ct}.sheet.main+xml"/>'
-            f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{ct}.worksheet+xml"/></Types>',
-        )
-        book.writestr(
-            "_rels/.rels",
-            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}">'
-            f'<Relationship Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>',
-        )
-        book.writestr(
-            "xl/workbook.xml",
-            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{rel}"><sheets>'
-            '<sheet name="00_THONGTIN" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        )
-        book.writestr(
-            "xl/_rels/workbook.xml.rels",
-            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}">'
-            f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
-        )
-        book.writestr("xl/worksheets/sheet1.xml", "".join(parts))
-    return path
 
 
 def item_for(path: Path) -> WorkbookToRead:

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+import time
 
 import pytest
 import yaml
 
 from tests.conftest import query
+from tests.slow_workbook import slow_workbook
 from tongket.run_parameters import RunParameters
 from tongket.settings import PROJECT_ROOT
 
@@ -132,17 +134,35 @@ def test_the_custom_run_form_explains_every_parameter(office_server):
         assert len(field["description"]) > 40, name
 
 
-def test_ctrl_c_stops_everything_and_leaves_the_schedule_on(office_server):
+def test_ctrl_c_during_a_run_stops_everything_and_leaves_the_schedule_on(office_server, demo_sample, tmp_path):
     """Last of this module: it stops the server (a later test would start a new one)."""
     server = office_server.running()
-    assert len(server.seen_pids) >= 2  # at least the Prefect server and the worker
-    code = server.stop()
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    slow_workbook(inbox / "bao cao cham.xlsx")  # keeps the run reading for seconds
+    run = server.custom_run(
+        "tongket/tongket-manual", {"params": paths_of(demo_sample, tmp_path) | {"inbox": str(inbox)}}
+    )
+    deadline = time.monotonic() + 120
+    while not any("tasks.reader_process" in " ".join(p.cmdline()) for p in server.descendants()):
+        assert time.monotonic() < deadline, "the run never started reading"
+        time.sleep(0.2)
+    assert len(server.seen_pids) >= 5  # server, worker, the run's supervisor and process, a reader
+
+    code = server.stop()  # the worker may wait TONGKET_SERVE_STOP_SECONDS (3 here) for the run
     assert code == 0, "\n".join(server.output)
     assert server.output[-2:] == ["Stopping the worker and the server ...", "Stopped."]
     assert server.leftover_processes() == []
-    # Prefect's own database, read after the server stopped: the schedule is still on.
+    assert not (tmp_path / "tongket.duckdb").exists()
+    # Prefect's own database, read after the server stopped: the interrupted run says so, and
+    # the nightly schedule is still on (stopping does not pause it).
     with sqlite3.connect(server.home / "prefect.db") as db:
-        rows = db.execute(
+        (state,) = db.execute(
+            "select s.type, s.message from flow_run f join flow_run_state s on s.id = f.state_id where f.id = ?",
+            [str(run.id)],
+        ).fetchall()
+        schedules = db.execute(
             "select d.name, d.paused, s.active from deployment d join deployment_schedule s on s.deployment_id = d.id"
         ).fetchall()
-    assert rows == [("tongket-nightly", 0, 1)]
+    assert state == ("CRASHED", "tongket serve was stopped during this run; nothing was published by it")
+    assert schedules == [("tongket-nightly", 0, 1)]

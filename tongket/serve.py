@@ -31,6 +31,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import psutil
+
 from tongket.errors import TongketError
 from tongket.settings import PROJECT_ROOT
 
@@ -135,27 +137,39 @@ def _start_child(name: str, command: list[str], env: dict[str, str], logs: Path)
     return Child(name, process, log_path)
 
 
-def stop_child(child: Child, timeout: float = STOP_TIMEOUT) -> None:
-    """SIGINT to the child's process group, then SIGKILL what is left after `timeout` seconds."""
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def stop_timeout() -> float:
+    """Seconds a stopping worker may take to let its running flow run finish."""
+    return float(os.environ.get("TONGKET_SERVE_STOP_SECONDS", STOP_TIMEOUT))
+
+
+def stop_child(child: Child, timeout: float | None = None) -> None:
+    """SIGINT to the child's process group, SIGKILL after `timeout` seconds; then SIGKILL what it
+    started and left behind, including flow runs (the worker starts each in a session of its own)."""
+    timeout = stop_timeout() if timeout is None else timeout
     pgid = child.process.pid  # the child leads its own group (start_new_session)
+    family = _descendants(pgid)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGINT)
     try:
         child.process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
+        family += _descendants(pgid)
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
         child.process.wait()
-    # Anything the child started in its group and left behind (a flow run being stopped).
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, signal.SIGKILL)
+    for process in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()  # psutil checks the process is the same one (no PID reuse)
+    psutil.wait_procs(family, timeout=5)
 
 
 def _wait_for_health(server: OfficeServer, child: Child, timeout: float) -> None:
@@ -245,9 +259,42 @@ def start_office_server(home: Path, port: int, echo: Callable[[str], None] = pri
     return server
 
 
+INTERRUPTED_MESSAGE = "tongket serve was stopped during this run; nothing was published by it"
+
+
+async def _mark_interrupted_runs(api_url: str) -> int:
+    """Flow runs of the pool left Pending or Running by a stopped worker: Crashed, with why."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
+    from prefect.client.schemas.objects import StateType
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.states import Crashed
+
+    with temporary_settings(updates={PREFECT_API_URL: api_url}):
+        async with get_client() as client:
+            stuck = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(
+                    state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PENDING, StateType.RUNNING]))
+                ),
+                work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[WORK_POOL])),
+            )
+            for run in stuck:
+                await client.set_flow_run_state(run.id, Crashed(message=INTERRUPTED_MESSAGE), force=True)
+    return len(stuck)
+
+
 def stop_office_server(server: OfficeServer) -> None:
-    """Stop the worker, then the server (each with its process group)."""
+    """Stop the worker (and any run it had going), mark such runs Crashed, stop the server."""
     for child in reversed(server.children):
+        if child.name == "server" and child.is_running():
+            with contextlib.suppress(Exception):  # the record of a run is not worth a hung shutdown
+                asyncio.run(asyncio.wait_for(_mark_interrupted_runs(server.api_url), timeout=15))
         stop_child(child)
     server.children.clear()
 
