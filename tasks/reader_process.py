@@ -79,7 +79,7 @@ class IsolatedReader:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        self._stop(kill=exc_type is not None)  # interrupted: do not wait for the workbook in hand
 
     @property
     def pid(self) -> int | None:

@@ -15,6 +15,12 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 DEMO_DISTRICT = 157  # Huyện Lạc Sơn, Tỉnh Hoà Bình
 
 
+def pytest_collection_modifyitems(items):
+    """Tests of the office server (marked `server`) run last and together: they share one
+    `tongket serve`, which then does not run (and take CPU) during the other tests."""
+    items.sort(key=lambda item: item.get_closest_marker("server") is not None)
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
     """One temporary Prefect API for every flow test of the session (it takes seconds to start)."""

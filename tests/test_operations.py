@@ -394,7 +394,7 @@ def test_a_dask_cluster_reads_and_the_flow_process_writes_the_same_warehouse(
 
 @pytest.mark.slow
 def test_a_process_pool_reads_the_same_warehouse(demo_sample, tmp_path, read_on_threads, monkeypatch):
-    monkeypatch.setenv("TONGKET_RUN_BATCH_SIZE", "8")
+    monkeypatch.setenv("TONGKET_RUN_BATCH_SIZE", "23")  # two batches, one a process; the size changes nothing
     monkeypatch.setenv("TONGKET_RUN_TASK_RUNNER", "processes")
     state = run_state(demo_sample, tmp_path)
     assert state.is_completed(), state.message
