@@ -1,17 +1,28 @@
 """The tongket run: inbox -> read and validate -> warehouse -> marts -> awards -> outputs.
 
-This module only wires the steps of `tasks.steps` together; every decision is made there.
+This module only wires the steps of `tasks.steps` together and chooses where the
+read-and-validate fan-out runs (`run.task_runner` in config/tongket.toml: threads, processes or
+a Dask cluster). Everything that writes the warehouse stays in the flow's own process, after the
+fan-in, under the warehouse's write lock.
+
+How a run ends: `Completed` when the warehouse was published, even if units' files were rejected
+(their issues are in `validation_issue` and the feedback outputs); `Failed`, with the reason as
+its message, when nothing could be published (bad configuration, registry or rubric, another
+run holding the warehouse longer than `run.lock_wait_seconds`, a failed integrity check).
 """
 
 from __future__ import annotations
 
-from prefect import flow, unmapped
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect import flow, get_run_logger, unmapped
+from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from tasks import steps
+from tasks.ingest import StagedBatch
 from tasks.publish import warehouse_lock
 from tongket.run_parameters import RunParameters
-from tongket.settings import load_settings
+from tongket.settings import RunConfig, load_settings
+
+DEFAULT_PARAMETERS = RunParameters()
 
 
 def _max_workers() -> int:
@@ -21,21 +32,60 @@ def _max_workers() -> int:
         return 2
 
 
+def read_task_runner(run: RunConfig) -> TaskRunner:
+    """Where the read-and-validate batches run, never more than `run.max_workers` at once.
+
+    threads: a thread pool in the flow process (the default; each workbook is read in a child
+    process anyway, see tasks/reader_process.py). processes: a process pool. dask: the Dask
+    cluster at `run.dask_address`, else a local cluster of `max_workers` single-threaded worker
+    processes started for this run.
+    """
+    if run.task_runner == "processes":
+        return ProcessPoolTaskRunner(max_workers=run.max_workers)
+    if run.task_runner == "dask":
+        from prefect_dask import DaskTaskRunner
+
+        if run.dask_address:
+            return DaskTaskRunner(address=run.dask_address)
+        return DaskTaskRunner(
+            cluster_kwargs={
+                "n_workers": run.max_workers,
+                "threads_per_worker": 1,
+                "processes": True,
+                "dashboard_address": None,
+            }
+        )
+    return ThreadPoolTaskRunner(max_workers=run.max_workers)
+
+
+def read_and_validate(ctx: steps.RunContext, plan) -> list[StagedBatch]:
+    """Fan the batches out on the configured task runner; gather the staged batches."""
+    batches = steps.batches_of(plan, ctx.settings.run.batch_size)
+    if not batches:
+        return []
+    get_run_logger().info(
+        "Reading %d workbooks in %d batches on %s", len(plan.to_read), len(batches), ctx.settings.run.task_runner
+    )
+    with read_task_runner(ctx.settings.run) as runner:
+        futures = runner.map(
+            steps.read_and_validate_batch, {"items": batches, "ingest": unmapped(ctx.ingest_context())}
+        )
+        return [future.result() for future in futures]
+
+
 @flow(
     name="tongket",
     description="Tổng kết PBGDPL 2017-2021: đọc báo cáo của các đơn vị, kiểm tra, tổng hợp, đề xuất khen thưởng.",
     task_runner=ThreadPoolTaskRunner(max_workers=_max_workers()),
     log_prints=True,
 )
-def tongket_run(params: RunParameters | None = None) -> steps.BuildResult:
+def tongket_run(params: RunParameters = DEFAULT_PARAMETERS) -> steps.BuildResult:
     """Run the whole pipeline once."""
     params = params or RunParameters()
     ctx = steps.prepare_run_task(params)
     with warehouse_lock(ctx.published, ctx.settings.run.lock_wait_seconds):
         plan = steps.plan_inbox_task(ctx)
-        batches = steps.read_and_validate_batch.map(
-            steps.batches_of(plan, ctx.settings.run.batch_size), unmapped(ctx.ingest_context())
-        ).result()
+        batches = read_and_validate(ctx, plan)
         building = steps.load_warehouse_task(ctx, plan, batches)
         steps.build_marts_task(building)
         steps.score_awards_task(building, ctx.rubric)

@@ -8,6 +8,7 @@ issues and nothing else; it never stops the batch.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -249,12 +250,19 @@ def _frame(records: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFr
     return frame.reset_index(drop=True)
 
 
-def stage_batch(items: list[WorkbookToRead], ctx: IngestContext) -> StagedBatch:
-    """Stage a batch of workbooks, validating all their figures in one call per sheet model."""
+def stage_batch(
+    items: list[WorkbookToRead],
+    ctx: IngestContext,
+    stage_one: Callable[[WorkbookToRead, IngestContext], StagedWorkbook] = stage_workbook,
+) -> StagedBatch:
+    """Stage a batch of workbooks, validating all their figures in one call per sheet model.
+
+    `stage_one` reads one workbook (default: in this process; `tasks.reader_process` reads it
+    in a child process with a time-out)."""
     staged = []
     for item in items:
         try:
-            staged.append(stage_workbook(item, ctx))
+            staged.append(stage_one(item, ctx))
         except Exception as exc:  # a bug of ours must not stop the other files either
             log.exception("Unexpected failure reading %s (%s)", item.file_name, item.file_sha256[:12])
             broken = StagedWorkbook(

@@ -1,7 +1,11 @@
 """The run's steps as Prefect tasks: thin wrappers over the plain functions of `tasks/`.
 
-Retries go on steps that touch files; none of the tasks cache through Prefect (their inputs
-are frames and paths whose content the warehouse already tracks by hash).
+Retries (with exponential back-off) go on the steps that touch files: the inbox and archive,
+the archived workbooks, the new warehouse file and its publication. A problem the user must fix
+(a `TongketError`: configuration, a failed check, a busy warehouse) is not retried. None of the
+tasks cache through Prefect: an unchanged file is not read again because the warehouse records
+what it read (tasks/plan.py: inbox sightings by name, size and time, archived files by SHA-256,
+staged rows by the code and settings that produced them).
 """
 
 from __future__ import annotations
@@ -16,14 +20,16 @@ import duckdb
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.tasks import exponential_backoff
 
 from tasks import awards, load, marts, publish
 from tasks.discover import VN_TZ
 from tasks.ingest import IngestContext, StagedBatch, WorkbookToRead, stage_batch
 from tasks.plan import RunPlan, plan_run, staging_key
+from tasks.reader_process import IsolatedReader
 from tasks.registry import read_registry
 from tongket.duck import scalar
-from tongket.errors import PublishError
+from tongket.errors import PublishError, TongketError
 from tongket.faults import checkpoint
 from tongket.rubric import Rubric, load_rubric
 from tongket.run_parameters import RunParameters
@@ -36,6 +42,21 @@ def _logger() -> logging.Logger | logging.LoggerAdapter:
         return get_run_logger()
     except Exception:  # called outside a flow (plain tests)
         return logging.getLogger("tongket")
+
+
+def is_worth_retrying(task, task_run, state) -> bool:
+    """Retry a failed step unless the user must fix something first (a TongketError)."""
+    return not isinstance(state.data, TongketError)
+
+
+# Steps that touch files: three attempts, 2 s then 4 s apart (a network share that blinks, a
+# file a virus scanner holds for a moment).
+FILE_RETRIES = {
+    "retries": 2,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": is_worth_retrying,
+}
 
 
 @dataclass
@@ -124,7 +145,7 @@ def prepare_run_task(params: RunParameters) -> RunContext:
     return ctx
 
 
-@task(name="plan-inbox", retries=2, retry_delay_seconds=[2, 10], cache_policy=NO_CACHE)
+@task(name="plan-inbox", cache_policy=NO_CACHE, **FILE_RETRIES)
 def plan_inbox_task(ctx: RunContext) -> RunPlan:
     """Returns what to read: new inbox files (archived now) and archived files to read again."""
     if ctx.rebuild_marts_only:
@@ -157,19 +178,41 @@ def batches_of(plan: RunPlan, size: int) -> list[list[WorkbookToRead]]:
     return [plan.to_read[i : i + size] for i in range(0, len(plan.to_read), size)]
 
 
-@task(name="read-and-validate-batch", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+@task(name="read-and-validate-batch", cache_policy=NO_CACHE, **FILE_RETRIES)
 def read_and_validate_batch(items: list[WorkbookToRead], ingest: IngestContext) -> StagedBatch:
-    """Returns the staged figures and issues of a batch of workbooks."""
+    """Returns the staged figures and issues of a batch of workbooks.
+
+    Each workbook is read in a child process and abandoned (R16) after
+    `limits.workbook_timeout_seconds`; the rest of the batch is read all the same.
+    """
     checkpoint("read")
-    batch = stage_batch(items, ingest)
+    with IsolatedReader(ingest.limits.workbook_timeout_seconds) as reader:
+        batch = stage_batch(items, ingest, stage_one=reader.stage)
     log = _logger()
-    rejected = batch.files[batch.files["read_status"] == "rejected"]
-    for row in rejected.itertuples():
-        name = next((i.file_name for i in items if i.file_sha256 == row.file_sha256), row.file_sha256)
-        unit = row.unit_code if isinstance(row.unit_code, str) else "unidentified"
-        log.warning("Rejected %s (unit %s)", name, unit)
+    for level, line in describe_files(batch, items):
+        log.log(level, "%s", line)
     log.info("Read %d workbooks: %d figures, %d issues", len(items), len(batch.figures), len(batch.issues))
     return batch
+
+
+def describe_files(batch: StagedBatch, items: list[WorkbookToRead]) -> list[tuple[int, str]]:
+    """One log line per workbook naming the file and the unit; rejected ones say why."""
+    names = {item.file_sha256: item.file_name for item in items}
+    issues = batch.issues
+    lines = []
+    for row in batch.files.itertuples():
+        mine = issues[issues["file_sha256"] == row.file_sha256]
+        errors = mine[mine["severity"] == "error"]
+        unit = row.unit_code if isinstance(row.unit_code, str) and row.unit_code else "unidentified"
+        name = names.get(row.file_sha256, row.file_sha256[:12])
+        counts = f"{len(errors)} errors, {len(mine) - len(errors)} warnings"
+        if row.read_status == "rejected":
+            first = errors.iloc[0] if len(errors) else None
+            why = f": {first['rule_id']} {first['message']}" if first is not None else ""
+            lines.append((logging.WARNING, f"Rejected {name} (unit {unit}), {counts}{why}"))
+        else:
+            lines.append((logging.INFO, f"Read {name} (unit {unit}), {counts}"))
+    return lines
 
 
 def only_units_filter(
@@ -196,7 +239,7 @@ def only_units_filter(
     return kept, raw, sightings
 
 
-@task(name="load-warehouse", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+@task(name="load-warehouse", cache_policy=NO_CACHE, **FILE_RETRIES)
 def load_warehouse_task(ctx: RunContext, plan: RunPlan, batches: list[StagedBatch]) -> Path:
     """Returns the path of a new warehouse file holding the previous data plus this run's."""
     building = publish.building_path(ctx.published)
@@ -231,7 +274,7 @@ def score_awards_task(building: Path, rubric: Rubric) -> dict[str, int]:
         return awards.score_awards(con, rubric)
 
 
-@task(name="check-and-publish", retries=1, retry_delay_seconds=5, cache_policy=NO_CACHE)
+@task(name="check-and-publish", cache_policy=NO_CACHE, **FILE_RETRIES)
 def check_and_publish_task(ctx: RunContext, building: Path) -> BuildResult:
     """Returns what was published; refuses to publish a warehouse that fails a check."""
     with duckdb.connect(str(building)) as con:

@@ -15,6 +15,12 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 DEMO_DISTRICT = 157  # Huyện Lạc Sơn, Tỉnh Hoà Bình
 
 
+def pytest_collection_modifyitems(items):
+    """Tests of the office server (marked `server`) run last and together: they share one
+    `tongket serve`, which then does not run (and take CPU) during the other tests."""
+    items.sort(key=lambda item: item.get_closest_marker("server") is not None)
+
+
 @pytest.fixture(scope="session")
 def prefect_server():
     """One temporary Prefect API for every flow test of the session (it takes seconds to start)."""
@@ -93,3 +99,16 @@ def outputs_run(demo_sample, tmp_path_factory, prefect_server):
     state = tongket_run(params, return_state=True)
     result = state.result()
     return work, planted, state.state_details.flow_run_id, work / "outputs" / result.run_id
+
+
+@pytest.fixture(scope="session")
+def office_server(tmp_path_factory):
+    """`tongket serve` on a free loopback port with a temporary PREFECT_HOME, started on first use
+    (`office_server.running()`), stopped with Ctrl-C at the end; nothing it started may be left."""
+    from tests.office_server import OfficeServer
+
+    server = OfficeServer(tmp_path_factory.mktemp("prefect-home"))
+    yield server
+    server.stop()
+    leftovers = server.leftover_processes()
+    assert not leftovers, f"tongket serve left processes behind: {leftovers}"

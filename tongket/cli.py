@@ -1,4 +1,4 @@
-"""The `tongket` command line: run, sample, templates.
+"""The `tongket` command line: run, sample, templates, serve.
 
 Errors a user can fix are printed as one line (`Lỗi: ...`) with exit code 1, never a traceback.
 """
@@ -121,6 +121,28 @@ def templates(
 
     written = write_templates(registry, out)
     typer.echo(f"{len(written)} templates written to {out}")
+
+
+@app.command()
+def serve(
+    port: Annotated[
+        int, typer.Option(help="Port of the Prefect UI and API on 127.0.0.1.", envvar="TONGKET_SERVE_PORT")
+    ] = 4200,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="PREFECT_HOME of the office server (runs, logs). Default: data/prefect.", envvar="TONGKET_SERVE_HOME"
+        ),
+    ] = None,
+) -> None:
+    """Start the office machine: Prefect server and UI, nightly and manual deployments, a worker (Ctrl-C stops)."""
+    from tongket.serve import DEFAULT_HOME
+    from tongket.serve import serve as serve_office
+
+    try:
+        serve_office(home or DEFAULT_HOME, port, echo=lambda line: typer.echo(line))
+    except KeyboardInterrupt:
+        typer.echo("Stopped.")
 
 
 def main() -> None:

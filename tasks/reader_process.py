@@ -1,0 +1,192 @@
+"""Read workbooks in a child process that is killed when one takes too long (rule R16).
+
+A workbook can keep a reader busy for minutes (a sheet of hundreds of thousands of shared
+formulas, a malformed file that sends a library into a loop) or crash it (a native library
+running out of memory). Python cannot stop a thread stuck in such a call; it can kill a
+process. So each read-and-validate task starts one child Python process, sends it the
+workbooks one at a time and waits at most `limits.workbook_timeout_seconds` for each. A
+workbook that takes longer is abandoned: the child is killed, the workbook is rejected with an
+R16 issue naming the limit, and a fresh child reads the next one. A child that dies on a
+workbook (a crash, the kernel's out-of-memory killer) rejects that workbook the same way.
+
+The child is a plain `subprocess` speaking pickled messages over two pipes, not a
+`multiprocessing.Process`: Dask's worker processes are daemonic and may not start
+multiprocessing children, and a forked copy of a threaded Prefect process is unsafe. One child
+serves a whole batch, so Python and the readers are imported once per batch, not per file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import traceback
+from multiprocessing.connection import Connection
+from types import TracebackType
+
+from schemas.rules import make_issue
+from tasks.ingest import FILE_COLUMNS, REJECTED, IngestContext, StagedWorkbook, WorkbookToRead, stage_workbook
+from tongket.settings import PROJECT_ROOT
+
+# The child also kills itself this long after its own limit, should its parent be gone.
+_ORPHAN_GRACE_SECONDS = 10
+# Starting a child (Python and the readers imported) does not count against a workbook's time.
+_STARTUP_TIMEOUT_SECONDS = 120
+
+
+class ReaderStartError(RuntimeError):
+    """The child reader process could not be started."""
+
+
+def timed_out_message(seconds: float) -> str:
+    """The R16 detail for a workbook abandoned after `seconds` (Vietnamese, for the unit)."""
+    return (
+        f"đọc tệp quá {seconds:g} giây nên đã dừng; tệp có thể bị hỏng hoặc chứa quá nhiều công thức, "
+        "đề nghị lưu lại tệp theo mẫu (chỉ giữ giá trị) và gửi lại"
+    )
+
+
+CRASHED_MESSAGE = "tệp làm chương trình đọc bảng tính dừng đột ngột; đề nghị lưu lại tệp theo mẫu và gửi lại"
+
+
+def rejected_workbook(item: WorkbookToRead, ctx: IngestContext, detail: str) -> StagedWorkbook:
+    """A workbook rejected as a whole (R16) before anything could be read from it."""
+    file = dict.fromkeys(FILE_COLUMNS) | {
+        "file_sha256": item.file_sha256,
+        "read_status": REJECTED,
+        "parser_version": ctx.parser_version,
+    }
+    staged = StagedWorkbook(file=file)
+    staged.issues.append(make_issue("R16", item.file_sha256, item.file_name, detail))
+    return staged
+
+
+class IsolatedReader:
+    """Stages workbooks in a child process, `timeout_seconds` at most each (a context manager)."""
+
+    def __init__(self, timeout_seconds: float) -> None:
+        self.timeout_seconds = timeout_seconds
+        self._process: subprocess.Popen | None = None
+        self._to_child: Connection | None = None
+        self._from_child: Connection | None = None
+        self.children_started = 0  # how many child processes this reader started (tests read it)
+
+    def __enter__(self) -> IsolatedReader:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop(kill=exc_type is not None)  # interrupted: do not wait for the workbook in hand
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def _start(self) -> None:
+        child_in, parent_out = os.pipe()
+        parent_in, child_out = os.pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "tasks.reader_process", str(child_in), str(child_out)],
+                pass_fds=(child_in, child_out),
+                stdin=subprocess.DEVNULL,
+                env=env,
+                cwd=PROJECT_ROOT,
+            )
+        finally:
+            os.close(child_in)
+            os.close(child_out)
+        self._to_child = Connection(parent_out, readable=False)
+        self._from_child = Connection(parent_in, writable=False)
+        self.children_started += 1
+        try:
+            ready = self._from_child.poll(_STARTUP_TIMEOUT_SECONDS) and self._from_child.recv() == "ready"
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            self._stop(kill=True)
+            raise ReaderStartError(f"the workbook reader process did not start within {_STARTUP_TIMEOUT_SECONDS} s")
+
+    def _stop(self, kill: bool) -> None:
+        for conn in (self._to_child, self._from_child):
+            if conn is not None:
+                conn.close()
+        self._to_child = self._from_child = None
+        process, self._process = self._process, None
+        if process is None:
+            return
+        if kill:
+            process.kill()
+        try:
+            process.wait(timeout=10)  # without `kill` the child ends when its input closes
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def close(self) -> None:
+        """Let the child finish (its input closes) and reap it."""
+        self._stop(kill=False)
+
+    def stage(self, item: WorkbookToRead, ctx: IngestContext) -> StagedWorkbook:
+        """`stage_workbook(item, ctx)` in the child; an R16 rejection if it takes too long or dies."""
+        for attempt in (1, 2):
+            if self._process is None:
+                self._start()
+            try:
+                self._to_child.send((item, ctx, self.timeout_seconds))
+                break
+            except (BrokenPipeError, ConnectionResetError):  # the child had died: start another one
+                self._stop(kill=True)
+                if attempt == 2:
+                    raise
+        if not self._from_child.poll(self.timeout_seconds):
+            self._stop(kill=True)
+            return rejected_workbook(item, ctx, timed_out_message(self.timeout_seconds))
+        try:
+            status, payload = self._from_child.recv()
+        except (EOFError, OSError):
+            self._stop(kill=True)
+            return rejected_workbook(item, ctx, CRASHED_MESSAGE)
+        if status == "error":  # a bug of ours, raised again here for stage_batch to report
+            raise payload
+        return payload
+
+
+def _serve(from_parent: Connection, to_parent: Connection) -> None:
+    """The child's loop: stage each workbook received, send the result back, until EOF."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    to_parent.send("ready")  # imports done: the clock of the first workbook starts now
+    while True:
+        try:
+            item, ctx, timeout = from_parent.recv()
+        except (EOFError, OSError):
+            return
+        # SIGALRM's default action ends the process even inside native code: should the parent
+        # die while a workbook hangs here, this child does not outlive it by long.
+        signal.alarm(math.ceil(timeout) + _ORPHAN_GRACE_SECONDS)
+        try:
+            message = ("ok", stage_workbook(item, ctx))
+        except Exception as exc:
+            traceback.print_exc()
+            message = ("error", exc)
+        signal.alarm(0)
+        try:
+            to_parent.send(message)
+        except (BrokenPipeError, OSError):
+            return
+        except Exception as exc:  # the exception itself did not pickle
+            to_parent.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+
+
+def main(argv: list[str]) -> int:
+    _serve(Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
