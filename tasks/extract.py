@@ -36,10 +36,9 @@ from tasks.parse import (
     ParsedValue,
     cell_ref,
     describe_raw,
-    formula_cells,
-    formula_constants,
     parse_date,
     parse_number,
+    parse_simple_formula,
 )
 from tasks.read import SheetGrid
 from tongket.reference import Indicator, indicators, indicators_of_sheet, narrative_questions
@@ -86,23 +85,35 @@ def read_cell(grid: SheetGrid, row: int, col: int, value_type: str, unit_vi: str
 def _evaluate_formula(
     grid: SheetGrid, row: int, col: int, value_type: str, unit_vi: str, visiting: set[tuple[int, int]]
 ) -> ParsedValue:
+    """The value Excel would have cached for a simple `SUM`/`+` formula, or UNREADABLE."""
     formula = grid.uncached_formulas[(row, col)]
-    cells = formula_cells(formula)
-    if cells is None:
+    simple = parse_simple_formula(formula)
+    if simple is None:
         return ParsedValue(None, UNREADABLE, f"công thức '={formula}' chưa có kết quả và không tự tính được")
     if (row, col) in visiting:
         return ParsedValue(None, UNREADABLE, f"công thức '={formula}' tham chiếu vòng")
     visiting = visiting | {(row, col)}
-    total = formula_constants(formula)
-    for r, c in cells:
-        raw = grid.value(r, c)
-        if raw == "" and (r, c) in grid.uncached_formulas:
-            part = _evaluate_formula(grid, r, c, value_type, unit_vi, visiting)
-        else:
-            part = parse_number(raw, value_type, unit_vi)
-        if part.status == UNREADABLE:
-            return ParsedValue(None, UNREADABLE, f"công thức '={formula}' cộng ô {cell_ref(r, c)} không đọc được")
-        total += part.value or 0.0
+    total = simple.constant
+    for cells, is_sum in ((simple.summed, True), (simple.added, False)):
+        for r, c in cells:
+            raw = grid.value(r, c)
+            if raw == "" and (r, c) in grid.uncached_formulas:
+                part = _evaluate_formula(grid, r, c, value_type, unit_vi, visiting)
+                if part.status == UNREADABLE:
+                    return ParsedValue(
+                        None, UNREADABLE, f"công thức '={formula}' cộng ô {cell_ref(r, c)} không tính được"
+                    )
+                total += part.value or 0.0
+            elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                if raw == "" or (is_sum and isinstance(raw, (str, bool)) and not str(raw).startswith("#")):
+                    continue  # a blank adds 0; SUM skips text, as Excel does
+                return ParsedValue(
+                    None,
+                    UNREADABLE,
+                    f"công thức '={formula}' cộng ô {cell_ref(r, c)} có nội dung '{describe_raw(raw)}'",
+                )
+            else:
+                total += float(raw)
     return ParsedValue(total, REPORTED)
 
 

@@ -185,17 +185,11 @@ def stage_workbook(item: WorkbookToRead, ctx: IngestContext) -> StagedWorkbook:
         return reject("R16", guard.problem)
     file["file_format"] = guard.file_format
     try:
-        workbook = read_workbook(Path(item.path), guard.file_format)
+        workbook = read_workbook(
+            Path(item.path), guard.file_format, ctx.limits.max_sheet_rows, ctx.limits.max_sheet_cols
+        )
     except WorkbookReadError as exc:
-        return reject("R16", str(exc))
-    for grid in workbook.sheets.values():
-        if grid.height > ctx.limits.max_sheet_rows or grid.width > ctx.limits.max_sheet_cols:
-            return reject(
-                "R16",
-                f"biểu {grid.name} có {grid.height} dòng x {grid.width} cột, vượt giới hạn "
-                f"{ctx.limits.max_sheet_rows} x {ctx.limits.max_sheet_cols}",
-                sheet=grid.name,
-            )
+        return reject("R16", str(exc), sheet=exc.sheet)
     if SHEET_INFO not in workbook.sheets:
         return reject("R16", f"thiếu biểu {SHEET_INFO} (thông tin đơn vị)")
     info = extract_info(workbook.sheets[SHEET_INFO])

@@ -35,6 +35,10 @@ CellValue = Any  # int | float | str | bool | date | datetime | time | timedelta
 class WorkbookReadError(Exception):
     """The file could not be read as a workbook; the message is for the unit (Vietnamese)."""
 
+    def __init__(self, message: str, sheet: str | None = None) -> None:
+        super().__init__(message)
+        self.sheet = sheet
+
 
 @dataclass
 class SheetGrid:
@@ -128,11 +132,14 @@ def _uncached_formulas(xml: bytes) -> dict[tuple[int, int], str]:
     return found
 
 
-def read_workbook(path: Path, file_format: str) -> RawWorkbook:
+def read_workbook(
+    path: Path, file_format: str, max_rows: int | None = None, max_cols: int | None = None
+) -> RawWorkbook:
     """Read every contract sheet of a workbook into raw cell grids.
 
-    `file_format` is what the guard recognised (xlsx, xlsm, xls, ods). Raises
-    WorkbookReadError (Vietnamese message) when the file cannot be read at all.
+    `file_format` is what the guard recognised (xlsx, xlsm, xls, ods). A contract sheet whose
+    used range exceeds `max_rows` x `max_cols` is refused before its cells become Python
+    objects. Raises WorkbookReadError (Vietnamese message) when the file cannot be read.
     """
     try:
         book = python_calamine.CalamineWorkbook.from_path(str(path))
@@ -150,12 +157,19 @@ def read_workbook(path: Path, file_format: str) -> RawWorkbook:
                 others.append(name)
                 continue
             sheet = book.get_sheet_by_name(name)
+            height, width = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
+            if (max_rows and height > max_rows) or (max_cols and width > max_cols):
+                raise WorkbookReadError(
+                    f"biểu {name} có {height} dòng x {width} cột, vượt giới hạn {max_rows} x {max_cols}", sheet=name
+                )
             sheets[contract] = SheetGrid(
                 name=name,
                 rows=sheet.to_python(skip_empty_area=False),
                 merged=list(sheet.merged_cell_ranges or []),
                 is_hidden=name in hidden,
             )
+    except WorkbookReadError:
+        raise
     except Exception as exc:
         raise WorkbookReadError(f"nội dung bảng tính bị hỏng ({type(exc).__name__})") from exc
     finally:
