@@ -252,8 +252,8 @@ def extract_indicator_sheet(grid: SheetGrid, sheet: str, ctx: FileContext) -> Sh
     """Every figure of an indicator sheet as a record with its cell, plus reading problems."""
     content = SheetContent()
     layout = find_indicator_layout(grid, sheet, ctx, content)
-    if layout is None:
-        return content
+    if layout is None or content.is_structurally_broken:
+        return content  # the file is rejected (R16): its figures would only add noise
     sheet_indicators = indicators_of_sheet(sheet)
     by_code = {ind.code: ind for ind in sheet_indicators}
     catalogue = indicators()
@@ -443,6 +443,9 @@ def extract_list_sheet(grid: SheetGrid, sheet: str, ctx: FileContext) -> SheetCo
             record[column.key] = value
         record["cell"] = cell_ref(r, col_of.get(name_column.key, 0))
         record["is_rejected"] = bool(problems)
+        # For the validation step: where each field is, and which ones were already reported.
+        record["field_cells"] = {key: cell_ref(r, c) for key, c in col_of.items()}
+        record["invalid_fields"] = tuple(problems)
         for ref, detail in problems.values():
             content.issues.append(ctx.issue(rule, f"dòng {r + 1}: {detail}", sheet=sheet, cell=ref))
         content.records.append(record)

@@ -285,11 +285,11 @@ def stage_batch(items: list[WorkbookToRead], ctx: IngestContext) -> StagedBatch:
         (SHEET_MODELS, [r for s in staged for r in s.models], MODEL_COLUMNS),
         (SHEET_NOMINATIONS, [r for s in staged for r in s.nominations], NOMINATION_COLUMNS),
     ):
-        frame = _frame(records, columns)
+        frame = _frame(records, (*columns, "field_cells", "invalid_fields"))
         list_issues, list_rejected = validate_list_records(frame, sheet, file_names)
         issues.extend(list_issues)
         frame["is_rejected"] = frame["is_rejected"].astype(bool) | list_rejected
-        list_frames[sheet] = frame
+        list_frames[sheet] = frame[list(columns)]
 
     return StagedBatch(
         files=_frame([s.file for s in staged], FILE_COLUMNS),

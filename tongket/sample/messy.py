@@ -449,7 +449,7 @@ def r19_nomination_without_kind(messy: MessyFile, rng: random.Random) -> None:
     columns = [cell.tag[2] for cell in sheet.rows[2] if cell is not None and cell.tag]
     for col, key in enumerate(columns, start=1):
         sheet.put(row, col, values.get(key), tag=("list", SHEET_NOMINATIONS, index, key))
-    messy.planted.append((SHEET_NOMINATIONS, ("list", SHEET_NOMINATIONS, index, "full_name"), "R19"))
+    messy.planted.append((SHEET_NOMINATIONS, ("list", SHEET_NOMINATIONS, index, "kind"), "R19"))
 
 
 # --- the truth: figures to load, issues to raise --------------------------------------------
