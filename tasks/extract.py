@@ -164,7 +164,8 @@ def _find_header_row(grid: SheetGrid, keys: tuple[str, ...]) -> tuple[int, int] 
 
 def _period_of_header(raw: Any, wanted: set[int]) -> int | None:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return int(raw) if float(raw).is_integer() and int(raw) in wanted else None
+        year = int(raw) if float(raw).is_integer() else None
+        return year if year in wanted and year != TOTAL_PERIOD else None
     if not isinstance(raw, str) or not raw:
         return None
     key = fold_key(raw)
@@ -189,24 +190,33 @@ def find_indicator_layout(
     wanted = set(period_headers(sheet))
     if has_total_column(sheet):
         wanted.add(TOTAL_PERIOD)
+    label_col = next(
+        (c for c in range(grid.width) if fold_key(clean_text(grid.value(header_row, c))) in LABEL_HEADER_KEYS), None
+    )
+    # A header may span more than one row (a group title merged above the period columns, the
+    # other headers merged vertically). Rows above count only when they name several periods
+    # (a title such as "Năm 2021" names one); rows below continue the header while their code
+    # cell is empty and their label names no indicator, i.e. until the first indicator row.
+    # Only there may a period header be a number (2018 typed as a number): below, a number
+    # that looks like a year is a figure.
+    sheet_indicators = indicators_of_sheet(sheet)
     candidates: dict[int, list[tuple[int, int]]] = {}
-    label_col = None
-    # A header may span the rows around the code header (merged cells); it ends where the
-    # first indicator code appears.
-    codes = set(indicators())
-    rows = range(max(0, header_row - 2), min(grid.height, header_row + 3))
     last_header_row = header_row
-    for r in rows:
-        if r > header_row and clean_text(grid.value(r, code_col)).upper() in codes:
-            break
-        for c in range(grid.width):
-            raw = grid.value(r, c)
-            if label_col is None and isinstance(raw, str) and fold_key(raw) in LABEL_HEADER_KEYS:
-                label_col = c
-            period = _period_of_header(raw, wanted)
-            if period is not None and c != code_col:
-                candidates.setdefault(period, []).append((r, c))
-                last_header_row = max(last_header_row, r)
+    for r in range(max(0, header_row - 2), min(grid.height, header_row + 3)):
+        if r > header_row:
+            label = grid.value(r, label_col) if label_col is not None else ""
+            if clean_text(grid.value(r, code_col)) or _match_label(label, sheet_indicators) is not None:
+                break
+        found_here = [
+            (period, c)
+            for c in range(grid.width)
+            if c != code_col and (period := _period_of_header(grid.value(r, c), wanted)) is not None
+        ]
+        if r < header_row and len(found_here) < 2:
+            continue
+        for period, c in found_here:
+            candidates.setdefault(period, []).append((r, c))
+            last_header_row = max(last_header_row, r)
     period_cols: dict[int, int] = {}
     for period, places in candidates.items():
         columns = sorted({c for _, c in places})

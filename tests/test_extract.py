@@ -118,3 +118,19 @@ def test_figures_keep_their_cell_and_the_text_the_unit_typed(tmp_path):
     assert (row["cell"], row["raw_value"], row["value"], row["value_status"]) == ("G11", "1.654", 1654.0, "reported")
     assert report.figures[("PB_LUOT", 2019)] == 1654.0
     assert sorted(batch.figures.loc[batch.figures["indicator_code"] == "PB_LUOT", "period"]) == [0, *PERIOD_YEARS]
+
+
+def test_figures_that_look_like_headers_in_the_first_rows_are_figures(tmp_path):
+    """With the code cells left blank, the first indicator rows sit where a two-row header
+    would: a 0 there is not the Tổng column and a 2021 is not the 2021 column."""
+    report, book = book_for(COMMUNE)
+    sheet = book.sheet("02_HGCS")
+    for code in ("HG_TO", "HG_HGV"):
+        sheet.put(*sheet.find(("code", "02_HGCS", code)), None)
+    sheet.put(*sheet.find(fig_tag("02_HGCS", "HG_TO", 2017)), 0)
+    sheet.put(*sheet.find(fig_tag("02_HGCS", "HG_HGV", 2018)), 2021)
+    report.figures[("HG_TO", 2017)] = 0.0
+    report.figures[("HG_HGV", 2018)] = 2021.0
+    batch = stage(tmp_path, book)
+    assert figures(batch) == expected_figures(report)
+    assert issues(batch) == []
