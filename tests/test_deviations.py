@@ -63,7 +63,7 @@ def test_title_and_blank_rows_inserted_above_and_inside_the_table(tmp_path):
     assert issues(batch) == []
 
 
-def test_columns_inserted_and_hidden(tmp_path):
+def test_columns_inserted_and_hidden_and_a_row_hidden(tmp_path):
     report, book = book_for(COMMUNE)
     for name in INDICATOR_SHEETS:
         sheet = book.sheet(name)
@@ -76,6 +76,7 @@ def test_columns_inserted_and_hidden(tmp_path):
         for indicator in indicators_of_sheet(name):
             sheet.put(sheet.row_of(("code", name, indicator.code)), last, 999)
         sheet.hidden_cols |= {0, 1, sheet.col_of(("header", name, "unit")), sheet.col_of(("header", name, 2017))}
+        sheet.hidden_rows.add(sheet.row_of(("code", name, indicators_of_sheet(name)[1].code)))
     batch = stage(tmp_path, book)
     assert figures(batch) == expected_figures(report)
     assert issues(batch) == []
@@ -123,6 +124,19 @@ def test_header_split_over_two_rows_with_merged_cells(tmp_path, suffix):
     report, book = book_for(COMMUNE)
     for name in INDICATOR_SHEETS:
         _split_header(book, name)
+    batch = stage(tmp_path, (f"u{suffix}", book))
+    assert figures(batch) == expected_figures(report)
+    assert issues(batch) == []
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ods"])
+def test_period_columns_in_another_order(tmp_path, suffix):
+    report, book = book_for(COMMUNE)
+    for name in INDICATOR_SHEETS:
+        sheet = book.sheet(name)
+        cols = [sheet.col_of(("header", name, p)) for p in range(2017, 2022)]
+        sheet.permute_cols(cols, [cols[4], cols[2], cols[0], cols[3], cols[1]])  # 2017 moves to I, ...
+    assert address(book, PB, "PB_CUOC", 2017) == "I8" and address(book, PB, "PB_CUOC", 2021) == "F8"
     batch = stage(tmp_path, (f"u{suffix}", book))
     assert figures(batch) == expected_figures(report)
     assert issues(batch) == []

@@ -26,6 +26,7 @@ LAYOUTS = [
     m.insert_and_hide_columns,
     m.reorder_sheets_and_add_extras,
     m.split_header,
+    m.reorder_period_columns,
     m.reorder_rows,
     m.edit_labels,
     m.blank_codes,

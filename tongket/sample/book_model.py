@@ -60,7 +60,7 @@ def fig_tag(sheet: str, code: str, period: int) -> tuple:
 class Formula:
     """A formula over cells of its own sheet, named by tag.
 
-    `SUM` adds the rectangle from the first to the last tag (so it grows when a column is
+    `SUM` adds the smallest rectangle holding all its tags (so it grows when a column is
     inserted inside it, as Excel's does); `+` adds the tagged cells and the constants.
     `cached` False writes it with no cached value, as openpyxl and some tools save formulas.
     """
@@ -177,6 +177,22 @@ class SheetModel:
         self.merges = [(r1 - (r1 > row), c1, r2 - (r2 > row), c2) for r1, c1, r2, c2 in self.merges]
         self.hidden_rows = {r - (r > row) for r in self.hidden_rows if r != row}
 
+    def permute_cols(self, cols: list[int], targets: list[int]) -> None:
+        """Column cols[i] moves to targets[i] (cut and paste; `targets` is a permutation of
+        `cols`). A merged range may span the whole block, not part of it."""
+        low, high = min(cols), max(cols)
+        for _, c1, _, c2 in self.merges:
+            if not (c2 < low or c1 > high or (c1 <= low and c2 >= high)):
+                raise ValueError(f"{self.name}: a merged range cuts the columns to move")
+        moves = dict(zip(cols, targets))
+        for line in self.rows:
+            while len(line) <= high:
+                line.append(None)
+            saved = [line[c] for c in cols]
+            for target, cell in zip(targets, saved):
+                line[target] = cell
+        self.hidden_cols = {moves.get(c, c) for c in self.hidden_cols}
+
     def reorder_rows(self, first: int, order: list[int]) -> None:
         """Rows first..first+len(order)-1 rearranged: new row first+i is old row first+order[i]."""
         block = self.rows[first : first + len(order)]
@@ -207,15 +223,18 @@ class BookModel:
         refs = [sheet.address(tag) for tag in formula.tags]
         constants = [_number_text(v) for v in formula.constants]
         if formula.op == "SUM":
-            return f"SUM({refs[0]}:{refs[-1]})" if len(refs) > 1 else f"SUM({refs[0]})"
+            if len(refs) == 1:
+                return f"SUM({refs[0]})"
+            (r1, c1), (r2, c2) = _bounds(sheet, formula.tags)
+            return f"SUM({xl_rowcol_to_cell(r1, c1)}:{xl_rowcol_to_cell(r2, c2)})"
         return "+".join(refs + constants)
 
     def evaluate(self, sheet: SheetModel, formula: Formula) -> float:
         """The value Excel computes: SUM skips text and blanks; '+' takes blanks as 0."""
         total = float(sum(formula.constants))
         if formula.op == "SUM":
-            (r1, c1), (r2, c2) = sheet.find(formula.tags[0]), sheet.find(formula.tags[-1])
-            places = [(r, c) for r in range(min(r1, r2), max(r1, r2) + 1) for c in range(min(c1, c2), max(c1, c2) + 1)]
+            (r1, c1), (r2, c2) = _bounds(sheet, formula.tags)
+            places = [(r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)]
         else:
             places = [sheet.find(tag) for tag in formula.tags]
         for r, c in places:
@@ -229,6 +248,14 @@ class BookModel:
             elif formula.op == "+" and cell.value not in (None, ""):
                 raise ValueError(f"{sheet.name}: '+' over text {cell.value!r} depends on Excel's locale")
         return total
+
+
+def _bounds(sheet: SheetModel, tags: tuple[Hashable, ...]) -> tuple[tuple[int, int], tuple[int, int]]:
+    places = [sheet.find(tag) for tag in tags]
+    if None in places:
+        raise KeyError(f"{sheet.name}: a formula names a cell that is gone")
+    rows, cols = [r for r, _ in places], [c for _, c in places]
+    return (min(rows), min(cols)), (max(rows), max(cols))
 
 
 def _number_text(value: float) -> str:
@@ -301,7 +328,7 @@ def _indicator_sheet(name: str, report: UnitReport) -> SheetModel:
         if has_total_column(name):
             tag = fig_tag(name, code, TOTAL_PERIOD)
             if indicator.kind == "flow":
-                span = (fig_tag(name, code, periods[0]), fig_tag(name, code, periods[-1]))
+                span = tuple(fig_tag(name, code, p) for p in periods)
                 sheet.put(row, col, Cell(formula=Formula("SUM", span), tag=tag))
             else:
                 sheet.put(row, col, report.total(code), tag=tag)

@@ -134,6 +134,11 @@ def start_file(unit: dict, report: UnitReport, file_name: str, received_at: dt.d
 
 
 # --- tolerated deviations: the figures read are the figures the unit meant -----------------
+def present(sheet: SheetModel) -> list[str]:
+    """The codes of the indicator rows still in a sheet (delete_rows may have removed some)."""
+    return [i.code for i in indicators_of_sheet(sheet.name) if sheet.find(("code", sheet.name, i.code))]
+
+
 def insert_title_rows(messy: MessyFile, rng: random.Random) -> None:
     """Title and blank rows above the header, and blank rows inside the table."""
     for name in INDICATOR_SHEETS:
@@ -141,7 +146,7 @@ def insert_title_rows(messy: MessyFile, rng: random.Random) -> None:
         sheet.insert_rows(0, 2)
         sheet.put(0, 0, "ỦY BAN NHÂN DÂN HUYỆN", style="bold")
         sheet.put(0, 5, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", style="bold")
-        codes = [i.code for i in indicators_of_sheet(name)]
+        codes = present(sheet)
         between = sheet.row_of(("code", name, codes[rng.randrange(1, len(codes))]))
         sheet.insert_rows(between)
         sheet.insert_rows(sheet.row_of(("code", name, codes[0])))
@@ -149,7 +154,7 @@ def insert_title_rows(messy: MessyFile, rng: random.Random) -> None:
 
 def insert_and_hide_columns(messy: MessyFile, rng: random.Random) -> None:
     """A column before STT and one after the label, a plan column after the table; STT, the
-    unit of measure and the first period column hidden."""
+    unit of measure and the first period column hidden, and one indicator row hidden."""
     for name in INDICATOR_SHEETS:
         sheet = messy.book.sheet(name)
         header = sheet.row_of(("header", name, "code"))
@@ -160,14 +165,15 @@ def insert_and_hide_columns(messy: MessyFile, rng: random.Random) -> None:
         sheet.put(header, label_col + 1, "Căn cứ số liệu")
         plan_col = sheet.width
         sheet.put(header, plan_col, "Kế hoạch năm 2021")
-        for indicator in indicators_of_sheet(name):
-            sheet.put(sheet.row_of(("code", name, indicator.code)), plan_col, rng.randint(1, 50))
+        for code in present(sheet):
+            sheet.put(sheet.row_of(("code", name, code)), plan_col, rng.randint(1, 50))
         first_period = next(iter(period_headers(name)))
         sheet.hidden_cols |= {
             1,
             sheet.col_of(("header", name, "unit")),
             sheet.col_of(("header", name, first_period)),
         }
+        sheet.hidden_rows.add(sheet.row_of(("code", name, rng.choice(present(sheet)))))
 
 
 def reorder_sheets_and_add_extras(messy: MessyFile, rng: random.Random) -> None:
@@ -193,8 +199,8 @@ def split_header(messy: MessyFile, rng: random.Random) -> None:
         sheet = messy.book.sheet(name)
         header = sheet.row_of(("header", name, "code"))
         sheet.insert_rows(header + 1)
-        periods = list(period_headers(name))
-        first, last = (sheet.col_of(("header", name, p)) for p in (periods[0], periods[-1]))
+        period_cols = [sheet.col_of(("header", name, p)) for p in period_headers(name)]
+        first, last = min(period_cols), max(period_cols)
         for c in range(sheet.width):
             cell = sheet.get(header, c)
             if cell is None:
@@ -208,14 +214,26 @@ def split_header(messy: MessyFile, rng: random.Random) -> None:
         sheet.merges.append((header, first, header, last))
 
 
+def reorder_period_columns(messy: MessyFile, rng: random.Random) -> None:
+    """The period columns in another order (2021 first, say): found by their header text."""
+    for name in INDICATOR_SHEETS:
+        sheet = messy.book.sheet(name)
+        periods = list(period_headers(name))
+        cols = [sheet.col_of(("header", name, p)) for p in periods]
+        order = cols[:]
+        while order == cols:
+            rng.shuffle(order)
+        sheet.permute_cols(cols, order)
+
+
 def reorder_rows(messy: MessyFile, rng: random.Random) -> None:
     for name in INDICATOR_SHEETS:
         sheet = messy.book.sheet(name)
-        count = len(indicators_of_sheet(name))
-        order = list(range(count))
+        codes = present(sheet)
+        order = list(range(len(codes)))
         while order == sorted(order):
             rng.shuffle(order)
-        sheet.reorder_rows(sheet.row_of(("code", name, indicators_of_sheet(name)[0].code)), order)
+        sheet.reorder_rows(min(sheet.row_of(("code", name, code)) for code in codes), order)
 
 
 def delete_rows(messy: MessyFile, rng: random.Random) -> None:
@@ -223,7 +241,8 @@ def delete_rows(messy: MessyFile, rng: random.Random) -> None:
     for code in ("TSPL_DAUSACH", "HG_KP"):
         sheet_name = indicators()[code].sheet
         sheet = messy.book.sheet(sheet_name)
-        sheet.delete_row(sheet.row_of(("code", sheet_name, code)))
+        row = sheet.find(("code", sheet_name, code)) or sheet.find(("label", sheet_name, code))
+        sheet.delete_row(row[0])
         for period in PERIOD_YEARS:
             messy.readings.pop((sheet_name, code, period), None)
         if indicators()[code].is_reported_by(messy.unit_type):
@@ -234,9 +253,9 @@ def edit_labels(messy: MessyFile, rng: random.Random) -> None:
     """Every label rewritten, the code left intact."""
     for name in INDICATOR_SHEETS:
         sheet = messy.book.sheet(name)
-        for indicator in indicators_of_sheet(name):
-            r, c = sheet.find(("label", name, indicator.code))
-            label = indicator.label_vi
+        for code in present(sheet):
+            r, c = sheet.find(("label", name, code))
+            label = indicators()[code].label_vi
             sheet.put(r, c, rng.choice([label.upper(), f"{label} (lũy kế)", f"- {label.lower()}"]))
 
 
@@ -244,8 +263,8 @@ def blank_codes(messy: MessyFile, rng: random.Random) -> None:
     """Every other code cell left blank; the label is exactly the template's."""
     for name in INDICATOR_SHEETS:
         sheet = messy.book.sheet(name)
-        for indicator in indicators_of_sheet(name)[rng.randrange(2) :: 2]:
-            sheet.put(*sheet.find(("code", name, indicator.code)), None)
+        for code in present(sheet)[rng.randrange(2) :: 2]:
+            sheet.put(*sheet.find(("code", name, code)), None)
 
 
 def _thousands(value: float, separator: str) -> str:
@@ -639,6 +658,7 @@ LAYOUTS = [
     insert_and_hide_columns,
     reorder_sheets_and_add_extras,
     split_header,
+    reorder_period_columns,
     reorder_rows,
     delete_rows,
     edit_labels,
@@ -712,8 +732,11 @@ def make_messy(
         return start_file(unit, report, name, _received_on_mtime(path))
 
     # Content: each file shows one tolerated deviation or breaks one rule (the scenarios that
-    # need a commune or an agency choose first).
-    for deviation, kind in sorted(TOLERATED + RULE_BREAKS, key=lambda item: item[1] == "any"):
+    # need a named commune, then those that need a commune or an agency, choose first).
+    scenarios = sorted(
+        TOLERATED + RULE_BREAKS, key=lambda item: (not item[0].__name__.startswith("name_without"), item[1] == "any")
+    )
+    for deviation, kind in scenarios:
         unit = _pick(pools, kind, taken)
         if unit is None or (deviation.__name__.startswith("name_without") and unit["unit_code"] not in nameable):
             skipped.append(deviation.__name__)
@@ -722,10 +745,12 @@ def make_messy(
         deviation(messy, random.Random(f"{seed}-{deviation.__name__}-{unit['unit_code']}"))
         messy.deviations.append(deviation.__name__)
         files[unit["unit_code"]] = [messy]
-    # Layout deviations, two files each, over files that already carry content.
+    # Layout deviations, three files each, over files that already carry content: each of
+    # the first carriers gets two or three, so they are seen combined as well as alone.
     carriers = [files[code][0] for code in sorted(files, key=lambda c: rng.random())]
-    for i, layout in enumerate(LAYOUTS * 2):
-        messy = carriers[i % len(carriers)]
+    spread = max(1, min(len(carriers), len(LAYOUTS) * 3 // 2))
+    for i, layout in enumerate(LAYOUTS * 3):
+        messy = carriers[(i * 7) % spread]
         # A row with no code and an edited label cannot be identified: never both in a file.
         clash = {"edit_labels": "blank_codes", "blank_codes": "edit_labels"}.get(layout.__name__)
         if layout.__name__ in messy.deviations or clash in messy.deviations:
@@ -743,11 +768,12 @@ def make_messy(
         messy.file_name = Path(messy.file_name).with_suffix(suffix).name
         messy.deviations.append(f"saved as {suffix}")
 
-    # Corrections: a second file of the same unit, later report date, other figures.
-    for unit in [u for u in [_pick(pools, "any", taken), _pick(pools, "commune", taken)] if u]:
+    # Corrections: a second file of the same unit, with other figures and a later report date.
+    # The second keeps the report date: it supersedes by arriving later.
+    for index, unit in enumerate([u for u in [_pick(pools, "any", taken), _pick(pools, "commune", taken)] if u]):
         first = messy_file(unit)
         second = messy_file(unit)
-        second.report.reported_on = first.reported_on + dt.timedelta(days=3)
+        second.report.reported_on = first.reported_on + dt.timedelta(days=3 if index == 0 else 0)
         _set_report_date(second, second.report.reported_on)
         second.file_name = f"{Path(first.file_name).stem} - bản sửa lại.xlsx"
         second.received_at = first.received_at + dt.timedelta(days=3, hours=2)
