@@ -142,7 +142,10 @@ def read_workbook(
     objects. Raises WorkbookReadError (Vietnamese message) when the file cannot be read.
     """
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        # From the content, not the suffix: units rename files (.xlsx saved as .xls), and
+        # from_path picks its reader by the suffix.
+        with path.open("rb") as handle:
+            book = python_calamine.CalamineWorkbook.from_filelike(handle)
     except python_calamine.PasswordError as exc:
         raise WorkbookReadError("tệp được đặt mật khẩu, không mở được") from exc
     except Exception as exc:  # CalamineError, ZipError, XmlError, ... all mean "unreadable"

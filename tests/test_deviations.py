@@ -460,3 +460,14 @@ def test_saved_as_xls_ods_or_xlsm(tmp_path, suffix):
     assert batch.files.iloc[0]["file_format"] == suffix[1:]
     assert figures(batch) == expected_figures(report)
     assert issues(batch) == []
+
+
+@pytest.mark.parametrize("written, named", [(".xlsx", ".xls"), (".xls", ".xlsx"), (".ods", ".xlsx"), (".xlsx", "")])
+def test_a_workbook_saved_under_another_suffix_is_read_by_its_content(tmp_path, written, named):
+    report, book = book_for(COMMUNE)
+    path = write_book(book, tmp_path / f"u{written}")
+    renamed = path.rename(tmp_path / f"bao cao{named}")
+    batch = stage(tmp_path, renamed)
+    assert batch.files.iloc[0]["file_format"] == written[1:]
+    assert figures(batch) == expected_figures(report)
+    assert issues(batch) == []
