@@ -84,6 +84,24 @@ def match_sheet_name(name: str) -> str | None:
     return None
 
 
+def _contract_sheet_names(names: list[str]) -> dict[str, str]:
+    """Contract sheet -> the workbook's sheet that holds it: the exact name, else the one
+    name that matches loosely ('01 PBGDPL'); two loose matches and no exact one is R16."""
+    chosen: dict[str, str] = {}
+    for contract in SHEETS:
+        loose = [name for name in names if match_sheet_name(name) == contract]
+        if contract in names:
+            chosen[contract] = contract
+        elif len(loose) == 1:
+            chosen[contract] = loose[0]
+        elif loose:
+            listed = ", ".join(f"'{name}'" for name in loose)
+            raise WorkbookReadError(
+                f"có nhiều biểu có thể là biểu {contract} ({listed}); không xác định được biểu đúng"
+            )
+    return chosen
+
+
 def _sheet_xml_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     """Sheet name -> path of its XML part, from workbook.xml and its relationships."""
     workbook = SafeET.fromstring(archive.read("xl/workbook.xml"))
@@ -153,12 +171,9 @@ def read_workbook(
     try:
         hidden = {m.name for m in book.sheets_metadata if m.visible != python_calamine.SheetVisibleEnum.Visible}
         sheets: dict[str, SheetGrid] = {}
-        others: list[str] = []
-        for name in book.sheet_names:
-            contract = match_sheet_name(name)
-            if contract is None or contract in sheets:
-                others.append(name)
-                continue
+        chosen = _contract_sheet_names(book.sheet_names)
+        others = [name for name in book.sheet_names if name not in chosen.values()]
+        for contract, name in chosen.items():
             sheet = book.get_sheet_by_name(name)
             height, width = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
             if (max_rows and height > max_rows) or (max_cols and width > max_cols):

@@ -134,3 +134,19 @@ def test_figures_that_look_like_headers_in_the_first_rows_are_figures(tmp_path):
     batch = stage(tmp_path, book)
     assert figures(batch) == expected_figures(report)
     assert issues(batch) == []
+
+
+def test_two_sheets_that_could_both_be_one_contract_sheet(tmp_path):
+    report, book = book_for(COMMUNE)
+    draft = book_for(COMMUNE, seed=42)[1].sheet(PB)
+    draft.name = "01 PBGDPL"
+    book.sheets.append(draft)
+    batch = stage(tmp_path, book)  # the exact name wins over a loose one
+    assert figures(batch) == expected_figures(report)
+    book.sheet(PB).name = "01-PBGDPL"
+    batch = stage(tmp_path, ("again.xlsx", book))
+    assert issues(batch) == [("R16", None, None, "error")]
+    assert messages(batch, "R16") == [
+        "Tệp không đọc được hoặc không đúng mẫu: có nhiều biểu có thể là biểu 01_PBGDPL ('01-PBGDPL', '01 PBGDPL'); "
+        "không xác định được biểu đúng"
+    ]
