@@ -3,12 +3,10 @@ the zip-bomb guard never inflates past the sizes a file declares."""
 
 from __future__ import annotations
 
-import time
 import zipfile
 from pathlib import Path
 
 import pytest
-import python_calamine
 
 from tasks.guard import guard_file, ole_stream_names
 from tests.workbooks import AGENCY, book_for, expected_figures, figures, issues, messages, stage
@@ -102,15 +100,9 @@ def test_a_zip_bomb_that_lies_about_its_sizes_is_caught_after_one_chunk(tmp_path
     bomb = write_zip_bomb(tmp_path / "liar.xlsx", 64, declared_bytes=4096)
     with zipfile.ZipFile(bomb) as archive:
         assert sum(i.file_size for i in archive.infolist()) < 5000  # the directory looks harmless
-    started = time.perf_counter()
     result = guard_file(bomb, LIMITS)
-    elapsed = time.perf_counter() - started
     assert result.problem == "tệp nén khai báo sai kích thước (giải nén ra nhiều hơn khai báo), có thể là tệp độc hại"
-    assert result.inflated_bytes < 4096 + 2 * 65536
-    assert elapsed < 0.5  # inflating 64 MB would take longer
-    # python-calamine refuses it too, but only a guard keeps our own zip reads bounded.
-    with pytest.raises(python_calamine.CalamineError):
-        python_calamine.CalamineWorkbook.from_path(str(bomb)).get_sheet_by_name("x")
+    assert result.inflated_bytes < 4096 + 2 * 65536  # not the 64 MB it holds
 
 
 def test_limits_on_entries_and_total_size(workbook):
