@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.utility import xl_rowcol_to_cell
 
 from schemas.workbook import (
     INDICATOR_SHEETS,
@@ -574,7 +574,3 @@ def write_ods(book: BookModel, path: Path) -> Path:
         document.spreadsheet.addElement(table)
     document.save(str(path))
     return path
-
-
-def column_name(col: int) -> str:
-    return xl_col_to_name(col)
