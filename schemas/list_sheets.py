@@ -38,7 +38,7 @@ class SubmissionInfo(pa.DataFrameModel):
 
 
 class ModelRows(pa.DataFrameModel):
-    """04_MOHINH: one good model a row."""
+    """04_MOHINH: one good model a row (R14: a name, a start year 1975-2021)."""
 
     file_sha256: Series[str]
     row_number: Series[int] = pa.Field(gt=0)
@@ -55,6 +55,9 @@ class ModelRows(pa.DataFrameModel):
         return df["model_name"].notna() & (df["model_name"].astype("string").str.strip() != "")
 
 
+NOMINATION_FIGURES = ("sessions", "materials", "cases_settled", "years")
+
+
 class NominationRows(pa.DataFrameModel):
     """05_DEXUAT_KT: one nomination a row (R19: a name, a kind, non-negative whole figures)."""
 
@@ -63,27 +66,26 @@ class NominationRows(pa.DataFrameModel):
     kind: Series[str] = pa.Field(nullable=True, isin=[KIND_COLLECTIVE, KIND_INDIVIDUAL])
     full_name: Series[str] = pa.Field(nullable=True)
     gender: Series[str] = pa.Field(nullable=True, isin=[MALE, FEMALE])
-    sessions: Series[float] = pa.Field(nullable=True)
-    materials: Series[float] = pa.Field(nullable=True)
-    cases_settled: Series[float] = pa.Field(nullable=True)
-    years: Series[float] = pa.Field(nullable=True)
+    sessions: Series[float] = pa.Field(nullable=True, ge=0)
+    materials: Series[float] = pa.Field(nullable=True, ge=0)
+    cases_settled: Series[float] = pa.Field(nullable=True, ge=0)
+    years: Series[float] = pa.Field(nullable=True, ge=0)
 
     class Config:
         strict = "filter"
         coerce = False
 
-    @pa.dataframe_check
-    def r19_has_name_and_kind(cls, df: pd.DataFrame) -> Series[bool]:
-        named = df["full_name"].notna() & (df["full_name"].astype("string").str.strip() != "")
-        return named & df["kind"].notna()
+    @pa.check(*NOMINATION_FIGURES)
+    def r19_whole_number(cls, series: Series[float]) -> Series[bool]:
+        return series.isna() | (series % 1 == 0)
 
     @pa.dataframe_check
-    def r19_figures_non_negative_whole(cls, df: pd.DataFrame) -> Series[bool]:
-        ok = pd.Series(True, index=df.index)
-        for column in ("sessions", "materials", "cases_settled", "years"):
-            value = df[column]
-            ok &= value.isna() | ((value >= 0) & (value % 1 == 0))
-        return ok
+    def r19_has_name(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["full_name"].notna() & (df["full_name"].astype("string").str.strip() != "")
+
+    @pa.dataframe_check
+    def r19_has_kind(cls, df: pd.DataFrame) -> Series[bool]:
+        return df["kind"].notna()
 
 
 class NarrativeAnswers(pa.DataFrameModel):

@@ -36,10 +36,9 @@ from tasks.parse import (
     ParsedValue,
     cell_ref,
     describe_raw,
-    formula_cells,
-    formula_constants,
     parse_date,
     parse_number,
+    parse_simple_formula,
 )
 from tasks.read import SheetGrid
 from tongket.reference import Indicator, indicators, indicators_of_sheet, narrative_questions
@@ -86,23 +85,35 @@ def read_cell(grid: SheetGrid, row: int, col: int, value_type: str, unit_vi: str
 def _evaluate_formula(
     grid: SheetGrid, row: int, col: int, value_type: str, unit_vi: str, visiting: set[tuple[int, int]]
 ) -> ParsedValue:
+    """The value Excel would have cached for a simple `SUM`/`+` formula, or UNREADABLE."""
     formula = grid.uncached_formulas[(row, col)]
-    cells = formula_cells(formula)
-    if cells is None:
+    simple = parse_simple_formula(formula)
+    if simple is None:
         return ParsedValue(None, UNREADABLE, f"công thức '={formula}' chưa có kết quả và không tự tính được")
     if (row, col) in visiting:
         return ParsedValue(None, UNREADABLE, f"công thức '={formula}' tham chiếu vòng")
     visiting = visiting | {(row, col)}
-    total = formula_constants(formula)
-    for r, c in cells:
-        raw = grid.value(r, c)
-        if raw == "" and (r, c) in grid.uncached_formulas:
-            part = _evaluate_formula(grid, r, c, value_type, unit_vi, visiting)
-        else:
-            part = parse_number(raw, value_type, unit_vi)
-        if part.status == UNREADABLE:
-            return ParsedValue(None, UNREADABLE, f"công thức '={formula}' cộng ô {cell_ref(r, c)} không đọc được")
-        total += part.value or 0.0
+    total = simple.constant
+    for cells, is_sum in ((simple.summed, True), (simple.added, False)):
+        for r, c in cells:
+            raw = grid.value(r, c)
+            if raw == "" and (r, c) in grid.uncached_formulas:
+                part = _evaluate_formula(grid, r, c, value_type, unit_vi, visiting)
+                if part.status == UNREADABLE:
+                    return ParsedValue(
+                        None, UNREADABLE, f"công thức '={formula}' cộng ô {cell_ref(r, c)} không tính được"
+                    )
+                total += part.value or 0.0
+            elif isinstance(raw, bool) or not isinstance(raw, (int, float)):
+                if raw == "" or (is_sum and isinstance(raw, (str, bool)) and not str(raw).startswith("#")):
+                    continue  # a blank adds 0; SUM skips text, as Excel does
+                return ParsedValue(
+                    None,
+                    UNREADABLE,
+                    f"công thức '={formula}' cộng ô {cell_ref(r, c)} có nội dung '{describe_raw(raw)}'",
+                )
+            else:
+                total += float(raw)
     return ParsedValue(total, REPORTED)
 
 
@@ -153,7 +164,8 @@ def _find_header_row(grid: SheetGrid, keys: tuple[str, ...]) -> tuple[int, int] 
 
 def _period_of_header(raw: Any, wanted: set[int]) -> int | None:
     if isinstance(raw, (int, float)) and not isinstance(raw, bool):
-        return int(raw) if float(raw).is_integer() and int(raw) in wanted else None
+        year = int(raw) if float(raw).is_integer() else None
+        return year if year in wanted and year != TOTAL_PERIOD else None
     if not isinstance(raw, str) or not raw:
         return None
     key = fold_key(raw)
@@ -178,24 +190,33 @@ def find_indicator_layout(
     wanted = set(period_headers(sheet))
     if has_total_column(sheet):
         wanted.add(TOTAL_PERIOD)
+    label_col = next(
+        (c for c in range(grid.width) if fold_key(clean_text(grid.value(header_row, c))) in LABEL_HEADER_KEYS), None
+    )
+    # A header may span more than one row (a group title merged above the period columns, the
+    # other headers merged vertically). Rows above count only when they name several periods
+    # (a title such as "Năm 2021" names one); rows below continue the header while their code
+    # cell is empty and their label names no indicator, i.e. until the first indicator row.
+    # Only there may a period header be a number (2018 typed as a number): below, a number
+    # that looks like a year is a figure.
+    sheet_indicators = indicators_of_sheet(sheet)
     candidates: dict[int, list[tuple[int, int]]] = {}
-    label_col = None
-    # A header may span the rows around the code header (merged cells); it ends where the
-    # first indicator code appears.
-    codes = set(indicators())
-    rows = range(max(0, header_row - 2), min(grid.height, header_row + 3))
     last_header_row = header_row
-    for r in rows:
-        if r > header_row and clean_text(grid.value(r, code_col)).upper() in codes:
-            break
-        for c in range(grid.width):
-            raw = grid.value(r, c)
-            if label_col is None and isinstance(raw, str) and fold_key(raw) in LABEL_HEADER_KEYS:
-                label_col = c
-            period = _period_of_header(raw, wanted)
-            if period is not None and c != code_col:
-                candidates.setdefault(period, []).append((r, c))
-                last_header_row = max(last_header_row, r)
+    for r in range(max(0, header_row - 2), min(grid.height, header_row + 3)):
+        if r > header_row:
+            label = grid.value(r, label_col) if label_col is not None else ""
+            if clean_text(grid.value(r, code_col)) or _match_label(label, sheet_indicators) is not None:
+                break
+        found_here = [
+            (period, c)
+            for c in range(grid.width)
+            if c != code_col and (period := _period_of_header(grid.value(r, c), wanted)) is not None
+        ]
+        if r < header_row and len(found_here) < 2:
+            continue
+        for period, c in found_here:
+            candidates.setdefault(period, []).append((r, c))
+            last_header_row = max(last_header_row, r)
     period_cols: dict[int, int] = {}
     for period, places in candidates.items():
         columns = sorted({c for _, c in places})
@@ -241,8 +262,8 @@ def extract_indicator_sheet(grid: SheetGrid, sheet: str, ctx: FileContext) -> Sh
     """Every figure of an indicator sheet as a record with its cell, plus reading problems."""
     content = SheetContent()
     layout = find_indicator_layout(grid, sheet, ctx, content)
-    if layout is None:
-        return content
+    if layout is None or content.is_structurally_broken:
+        return content  # the file is rejected (R16): its figures would only add noise
     sheet_indicators = indicators_of_sheet(sheet)
     by_code = {ind.code: ind for ind in sheet_indicators}
     catalogue = indicators()
@@ -432,6 +453,9 @@ def extract_list_sheet(grid: SheetGrid, sheet: str, ctx: FileContext) -> SheetCo
             record[column.key] = value
         record["cell"] = cell_ref(r, col_of.get(name_column.key, 0))
         record["is_rejected"] = bool(problems)
+        # For the validation step: where each field is, and which ones were already reported.
+        record["field_cells"] = {key: cell_ref(r, c) for key, c in col_of.items()}
+        record["invalid_fields"] = tuple(problems)
         for ref, detail in problems.values():
             content.issues.append(ctx.issue(rule, f"dòng {r + 1}: {detail}", sheet=sheet, cell=ref))
         content.records.append(record)

@@ -1,13 +1,18 @@
 """Check a file before any workbook library opens it (rule R16).
 
-A unit's file may be a renamed PDF, an encrypted workbook or a zip bomb. Everything here
-looks only at the file's size, magic bytes and zip directory: nothing is inflated.
+A unit's file may be a renamed PDF, an encrypted workbook or a zip bomb. Everything here looks
+only at the file's size, magic bytes, OLE directory and zip directory, and then inflates each
+zip member at most up to the size its directory declares: a member that inflates to more than
+it declares (a bomb with lying sizes) is caught after one chunk past its declared size, and the
+declared sizes are capped before anything is inflated. Nothing is inflated past the caps.
 """
 
 from __future__ import annotations
 
 import stat
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,37 +20,153 @@ from tongket.settings import LimitsConfig
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 WORKBOOK_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods", ".xlsb"}
+_CHUNK = 1 << 16
+_MACRO_WORKBOOK_TYPE = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+_ENCRYPTED_OOXML_STREAMS = {"EncryptedPackage", "EncryptionInfo"}
+_XLS_STREAMS = {"Workbook", "Book"}
+_OTHER_OFFICE_STREAMS = {"WordDocument": "tệp Word (.doc)", "PowerPoint Document": "tệp PowerPoint (.ppt)"}
 
 
 @dataclass(frozen=True)
 class GuardResult:
-    """`file_format` when the file may be opened, else `problem` (Vietnamese, for R16)."""
+    """`file_format` when the file may be opened, else `problem` (Vietnamese, for R16).
+
+    `inflated_bytes` is how much the guard decompressed to check a zip: never more than the
+    declared sizes allow, plus one chunk per member.
+    """
 
     file_format: str | None
     problem: str | None = None
+    inflated_bytes: int = 0
 
 
-def _reject(problem: str) -> GuardResult:
-    return GuardResult(None, problem)
+def _reject(problem: str, inflated: int = 0) -> GuardResult:
+    return GuardResult(None, problem, inflated)
 
 
-def _ole_format(head: bytes, path: Path) -> GuardResult:
-    """An OLE2 container is either a legacy .xls or an encrypted Office Open XML file."""
+# --- OLE2 containers: legacy .xls, or an encrypted Office Open XML file --------------------
+class _NotOle(Exception):
+    pass
+
+
+def ole_stream_names(path: Path, max_sectors: int = 1 << 16) -> set[str]:
+    """The names in an OLE2 compound file's directory, read from its header, FAT and directory
+    chain (a few kilobytes), whatever the file's size. Raises _NotOle if it is malformed."""
     with path.open("rb") as handle:
-        data = handle.read(1 << 20)
-    if "EncryptedPackage".encode("utf-16-le") in data or "EncryptionInfo".encode("utf-16-le") in data:
+        header = handle.read(512)
+        if len(header) < 512 or not header.startswith(_OLE_MAGIC):
+            raise _NotOle
+        size = path.stat().st_size
+        shift = struct.unpack_from("<H", header, 0x1E)[0]
+        if shift not in (9, 12):
+            raise _NotOle
+        sector_size = 1 << shift
+        fat_count, first_dir = struct.unpack_from("<II", header, 0x2C)
+        first_difat, difat_count = struct.unpack_from("<II", header, 0x44)
+
+        def sector(sid: int) -> bytes:
+            offset = (sid + 1) * sector_size
+            if sid >= 0xFFFFFFFA or offset >= size:
+                raise _NotOle
+            handle.seek(offset)
+            return handle.read(sector_size)
+
+        fat_sids = [s for s in struct.unpack_from("<109I", header, 0x4C) if s < 0xFFFFFFFA]
+        sid, seen = first_difat, 0
+        while sid < 0xFFFFFFFA and seen < difat_count and seen < max_sectors:
+            data = sector(sid)
+            entries = struct.unpack(f"<{sector_size // 4}I", data)
+            fat_sids += [s for s in entries[:-1] if s < 0xFFFFFFFA]
+            sid, seen = entries[-1], seen + 1
+        if len(fat_sids) < fat_count or fat_count > max_sectors:
+            raise _NotOle
+        fat: list[int] = []
+        for fat_sid in fat_sids[:fat_count]:
+            fat.extend(struct.unpack(f"<{sector_size // 4}I", sector(fat_sid)))
+        names: set[str] = set()
+        sid, visited = first_dir, set()
+        while sid < 0xFFFFFFFA:
+            if sid in visited or len(visited) >= max_sectors or sid >= len(fat):
+                raise _NotOle
+            visited.add(sid)
+            data = sector(sid)
+            for offset in range(0, len(data), 128):
+                entry = data[offset : offset + 128]
+                name_length = struct.unpack_from("<H", entry, 0x40)[0]
+                if entry[0x42] in (1, 2) and 2 <= name_length <= 64:
+                    names.add(entry[: name_length - 2].decode("utf-16-le", errors="replace"))
+            sid = fat[sid]
+    return names
+
+
+def _ole_format(path: Path) -> GuardResult:
+    try:
+        names = ole_stream_names(path)
+    except (_NotOle, OSError, struct.error):
+        return _reject("tệp Office cũ (OLE) bị hỏng, không đọc được")
+    if names & _ENCRYPTED_OOXML_STREAMS:
         return _reject("tệp được đặt mật khẩu (mã hóa), không mở được; đề nghị gửi lại tệp không đặt mật khẩu")
-    if "Workbook".encode("utf-16-le") in data or "Book".encode("utf-16-le") in data:
+    if names & _XLS_STREAMS:
         return GuardResult("xls")
+    for stream, what in _OTHER_OFFICE_STREAMS.items():
+        if stream in names:
+            return _reject(f"{what}, không phải bảng tính Excel")
     return _reject("tệp Office cũ nhưng không phải bảng tính Excel")
+
+
+# --- zip containers: .xlsx, .xlsm, .xlsb, .ods ---------------------------------------------
+class _Bomb(Exception):
+    """A zip member inflates past what its directory declares."""
+
+
+def _inflate_member(handle, entry: zipfile.ZipInfo) -> int:
+    """Inflate one member, in chunks, never past its declared size (+ one chunk to notice a
+    lie); returns the bytes produced. Raises _Bomb or zipfile.BadZipFile."""
+    handle.seek(entry.header_offset)
+    local = handle.read(30)
+    if len(local) < 30 or not local.startswith(_ZIP_MAGIC):
+        raise zipfile.BadZipFile("bad local header")
+    name_length, extra_length = struct.unpack_from("<HH", local, 26)
+    handle.seek(entry.header_offset + 30 + name_length + extra_length)
+    remaining = entry.compress_size
+    if entry.compress_type == zipfile.ZIP_STORED:
+        if entry.compress_size != entry.file_size:
+            raise _Bomb
+        return entry.file_size
+    if entry.compress_type != zipfile.ZIP_DEFLATED:
+        raise zipfile.BadZipFile(f"compression method {entry.compress_type}")
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    produced = 0
+    budget = entry.file_size + 1  # one byte more than declared is enough to know it lies
+    while remaining > 0 and not inflater.eof:
+        chunk = handle.read(min(_CHUNK, remaining))
+        if not chunk:
+            raise zipfile.BadZipFile("truncated member")
+        remaining -= len(chunk)
+        data = inflater.decompress(chunk, _CHUNK)
+        while True:
+            produced += len(data)
+            if produced >= budget:
+                raise _Bomb
+            if not inflater.unconsumed_tail or inflater.eof:
+                break
+            data = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
+    try:
+        produced += len(inflater.flush())
+    except zlib.error as exc:
+        raise zipfile.BadZipFile(str(exc)) from exc
+    if produced != entry.file_size:
+        raise _Bomb if produced > entry.file_size else zipfile.BadZipFile("member shorter than declared")
+    return produced
 
 
 def _zip_format(path: Path, limits: LimitsConfig) -> GuardResult:
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, struct.error):
         return _reject("tệp nén bị hỏng hoặc không phải bảng tính")
     if len(entries) > limits.max_zip_entries:
         return _reject(f"tệp có {len(entries)} thành phần, vượt giới hạn {limits.max_zip_entries}")
@@ -62,20 +183,34 @@ def _zip_format(path: Path, limits: LimitsConfig) -> GuardResult:
             return _reject(f"tệp có tỷ lệ nén bất thường ({ratio:.0f} lần), có thể là tệp độc hại")
     if total > limits.max_uncompressed_mb * 1_000_000:
         return _reject(f"tệp giải nén ra {total / 1e6:.0f} MB, vượt giới hạn {limits.max_uncompressed_mb:g} MB")
+    inflated = 0
+    try:
+        with path.open("rb") as handle:
+            for entry in entries:
+                inflated += _inflate_member(handle, entry)
+    except _Bomb:
+        return _reject(
+            "tệp nén khai báo sai kích thước (giải nén ra nhiều hơn khai báo), có thể là tệp độc hại", inflated
+        )
+    except (zipfile.BadZipFile, OSError, struct.error):
+        return _reject("tệp nén bị hỏng hoặc không phải bảng tính", inflated)
     names = {entry.filename for entry in entries}
     if "xl/workbook.xml" in names:
-        return GuardResult("xlsm" if "xl/vbaProject.bin" in names else "xlsx")
+        with zipfile.ZipFile(path) as archive:
+            content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+        is_macro = "xl/vbaProject.bin" in names or _MACRO_WORKBOOK_TYPE in content_types
+        return GuardResult("xlsm" if is_macro else "xlsx", None, inflated)
     if "xl/workbook.bin" in names:
-        return GuardResult("xlsb")
+        return GuardResult("xlsb", None, inflated)
     if "content.xml" in names and "mimetype" in names:
         with zipfile.ZipFile(path) as archive:
             mimetype = archive.read("mimetype")[:100]
         if b"spreadsheet" in mimetype:
-            return GuardResult("ods")
-        return _reject("tệp OpenDocument nhưng không phải bảng tính")
+            return GuardResult("ods", None, inflated)
+        return _reject("tệp OpenDocument nhưng không phải bảng tính", inflated)
     if "word/document.xml" in names:
-        return _reject("tệp Word (.docx), không phải bảng tính Excel")
-    return _reject("tệp nén nhưng không phải bảng tính Excel")
+        return _reject("tệp Word (.docx), không phải bảng tính Excel", inflated)
+    return _reject("tệp nén nhưng không phải bảng tính Excel", inflated)
 
 
 def guard_file(path: Path, limits: LimitsConfig) -> GuardResult:
@@ -100,7 +235,9 @@ def guard_file(path: Path, limits: LimitsConfig) -> GuardResult:
     if head.startswith(_ZIP_MAGIC):
         return _zip_format(path, limits)
     if head.startswith(_OLE_MAGIC):
-        return _ole_format(head, path)
+        return _ole_format(path)
+    if head.startswith(_EMPTY_ZIP_MAGIC):
+        return _reject("tệp nén rỗng, không phải bảng tính")
     if head.startswith(b"%PDF"):
         return _reject("tệp PDF, không phải bảng tính Excel; đề nghị gửi tệp Excel theo mẫu")
     if path.suffix.lower() in WORKBOOK_SUFFIXES:

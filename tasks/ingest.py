@@ -186,17 +186,11 @@ def stage_workbook(item: WorkbookToRead, ctx: IngestContext) -> StagedWorkbook:
         return reject("R16", guard.problem)
     file["file_format"] = guard.file_format
     try:
-        workbook = read_workbook(Path(item.path), guard.file_format)
+        workbook = read_workbook(
+            Path(item.path), guard.file_format, ctx.limits.max_sheet_rows, ctx.limits.max_sheet_cols
+        )
     except WorkbookReadError as exc:
-        return reject("R16", str(exc))
-    for grid in workbook.sheets.values():
-        if grid.height > ctx.limits.max_sheet_rows or grid.width > ctx.limits.max_sheet_cols:
-            return reject(
-                "R16",
-                f"biểu {grid.name} có {grid.height} dòng x {grid.width} cột, vượt giới hạn "
-                f"{ctx.limits.max_sheet_rows} x {ctx.limits.max_sheet_cols}",
-                sheet=grid.name,
-            )
+        return reject("R16", str(exc), sheet=exc.sheet)
     if SHEET_INFO not in workbook.sheets:
         return reject("R16", f"thiếu biểu {SHEET_INFO} (thông tin đơn vị)")
     info = extract_info(workbook.sheets[SHEET_INFO])
@@ -299,11 +293,11 @@ def stage_batch(
         (SHEET_MODELS, [r for s in staged for r in s.models], MODEL_COLUMNS),
         (SHEET_NOMINATIONS, [r for s in staged for r in s.nominations], NOMINATION_COLUMNS),
     ):
-        frame = _frame(records, columns)
+        frame = _frame(records, (*columns, "field_cells", "invalid_fields"))
         list_issues, list_rejected = validate_list_records(frame, sheet, file_names)
         issues.extend(list_issues)
         frame["is_rejected"] = frame["is_rejected"].astype(bool) | list_rejected
-        list_frames[sheet] = frame
+        list_frames[sheet] = frame[list(columns)]
 
     return StagedBatch(
         files=_frame([s.file for s in staged], FILE_COLUMNS),

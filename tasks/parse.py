@@ -130,13 +130,31 @@ def parse_number(raw: object, value_type: str, unit_vi: str = "") -> ParsedValue
 
 
 # --- formulas without a cached value ---------------------------------------------------
+# Only what units type to add figures up: `=SUM(E7:I7)`, `=E7+F7+12`, `=SUM(N7:Q7)+3`. The
+# reader evaluates them the way Excel would have stored the result (see `SimpleFormula`);
+# anything else is an R14 error, never a guess.
 _REF = r"\$?[A-Z]{1,3}\$?\d{1,7}"
 _FORMULA_TERM = re.compile(rf"^(?:SUM\((?P<args>[^()]*)\)|(?P<ref>{_REF})|(?P<num>\d+(?:\.\d+)?))$")
 _ARG = re.compile(rf"^(?:(?P<range>{_REF}:{_REF})|(?P<ref>{_REF})|(?P<num>\d+(?:\.\d+)?))$")
+MAX_FORMULA_CELLS = 10_000
+
+
+@dataclass(frozen=True)
+class SimpleFormula:
+    """A formula that adds cells of its own sheet, as Excel computes it.
+
+    Cells inside `SUM(...)` are `summed`: Excel skips text and blanks there. Cells joined by
+    `+` are `added`: a blank is 0, and a text cell would be converted by Excel's locale (or
+    give #VALUE!), which we do not guess. Cells are 0-based (row, col).
+    """
+
+    summed: tuple[tuple[int, int], ...]
+    added: tuple[tuple[int, int], ...]
+    constant: float
 
 
 def _split_plus(formula: str) -> list[str] | None:
-    """Split `a+b+SUM(c:d)` on top-level '+'; None when other operators appear."""
+    """Split `a+b+SUM(c:d)` on top-level '+'; None when a term is empty (`a++b`)."""
     terms, depth, current = [], 0, ""
     for ch in formula:
         if ch == "(":
@@ -149,29 +167,25 @@ def _split_plus(formula: str) -> list[str] | None:
         else:
             current += ch
     terms.append(current)
-    return [t.strip() for t in terms if t.strip()] or None
+    terms = [t.strip() for t in terms]
+    return None if any(not t for t in terms) else terms
 
 
-def formula_cells(formula: str) -> list[tuple[int, int]] | None:
-    """0-based cells a simple `=SUM(...)`/`+` formula adds up; None if it is not that simple.
-
-    Numeric constants are not cells; they are returned by `formula_constants`.
-    """
-    parsed = _parse_simple_formula(formula)
-    return None if parsed is None else parsed[0]
+def _cells_of(span: str) -> list[tuple[int, int]] | None:
+    min_col, min_row, max_col, max_row = range_boundaries(span.replace("$", ""))
+    if (max_row - min_row + 1) * (max_col - min_col + 1) > MAX_FORMULA_CELLS:
+        return None
+    return [(r - 1, c - 1) for r in range(min_row, max_row + 1) for c in range(min_col, max_col + 1)]
 
 
-def formula_constants(formula: str) -> float:
-    parsed = _parse_simple_formula(formula)
-    return 0.0 if parsed is None else parsed[1]
-
-
-def _parse_simple_formula(formula: str) -> tuple[list[tuple[int, int]], float] | None:
+def parse_simple_formula(formula: str) -> SimpleFormula | None:
+    """The cells and constant a `SUM`/`+` formula adds up; None if it is anything else."""
     text = formula.strip().lstrip("=").replace(" ", "").upper()
-    terms = _split_plus(text)
+    terms = _split_plus(text) if text else None
     if not terms:
         return None
-    cells: list[tuple[int, int]] = []
+    summed: list[tuple[int, int]] = []
+    added: list[tuple[int, int]] = []
     constant = 0.0
     for term in terms:
         match = _FORMULA_TERM.match(term)
@@ -179,21 +193,21 @@ def _parse_simple_formula(formula: str) -> tuple[list[tuple[int, int]], float] |
             return None
         if match["num"]:
             constant += float(match["num"])
-            continue
-        args = [match["ref"]] if match["ref"] else [a for a in match["args"].split(",") if a]
-        for arg in args:
-            arg_match = _ARG.match(arg)
-            if not arg_match:
-                return None
-            if arg_match["num"]:
-                constant += float(arg_match["num"])
-                continue
-            span = arg_match["range"] or f"{arg_match['ref']}:{arg_match['ref']}"
-            min_col, min_row, max_col, max_row = range_boundaries(span.replace("$", ""))
-            if (max_row - min_row + 1) * (max_col - min_col + 1) > 10_000:
-                return None
-            cells.extend((r - 1, c - 1) for r in range(min_row, max_row + 1) for c in range(min_col, max_col + 1))
-    return cells, constant
+        elif match["ref"]:
+            added.extend(_cells_of(match["ref"]) or [])
+        else:
+            for arg in (a for a in match["args"].split(",") if a):
+                arg_match = _ARG.match(arg)
+                if not arg_match:
+                    return None
+                if arg_match["num"]:
+                    constant += float(arg_match["num"])
+                    continue
+                cells = _cells_of(arg_match["range"] or arg_match["ref"])
+                if cells is None:
+                    return None
+                summed.extend(cells)
+    return SimpleFormula(tuple(summed), tuple(added), constant)
 
 
 # --- dates -----------------------------------------------------------------------------

@@ -35,6 +35,10 @@ CellValue = Any  # int | float | str | bool | date | datetime | time | timedelta
 class WorkbookReadError(Exception):
     """The file could not be read as a workbook; the message is for the unit (Vietnamese)."""
 
+    def __init__(self, message: str, sheet: str | None = None) -> None:
+        super().__init__(message)
+        self.sheet = sheet
+
 
 @dataclass
 class SheetGrid:
@@ -78,6 +82,24 @@ def match_sheet_name(name: str) -> str | None:
         if fold_key(sheet) == key:
             return sheet
     return None
+
+
+def _contract_sheet_names(names: list[str]) -> dict[str, str]:
+    """Contract sheet -> the workbook's sheet that holds it: the exact name, else the one
+    name that matches loosely ('01 PBGDPL'); two loose matches and no exact one is R16."""
+    chosen: dict[str, str] = {}
+    for contract in SHEETS:
+        loose = [name for name in names if match_sheet_name(name) == contract]
+        if contract in names:
+            chosen[contract] = contract
+        elif len(loose) == 1:
+            chosen[contract] = loose[0]
+        elif loose:
+            listed = ", ".join(f"'{name}'" for name in loose)
+            raise WorkbookReadError(
+                f"có nhiều biểu có thể là biểu {contract} ({listed}); không xác định được biểu đúng"
+            )
+    return chosen
 
 
 def _sheet_xml_paths(archive: zipfile.ZipFile) -> dict[str, str]:
@@ -128,14 +150,20 @@ def _uncached_formulas(xml: bytes) -> dict[tuple[int, int], str]:
     return found
 
 
-def read_workbook(path: Path, file_format: str) -> RawWorkbook:
+def read_workbook(
+    path: Path, file_format: str, max_rows: int | None = None, max_cols: int | None = None
+) -> RawWorkbook:
     """Read every contract sheet of a workbook into raw cell grids.
 
-    `file_format` is what the guard recognised (xlsx, xlsm, xls, ods). Raises
-    WorkbookReadError (Vietnamese message) when the file cannot be read at all.
+    `file_format` is what the guard recognised (xlsx, xlsm, xls, ods). A contract sheet whose
+    used range exceeds `max_rows` x `max_cols` is refused before its cells become Python
+    objects. Raises WorkbookReadError (Vietnamese message) when the file cannot be read.
     """
     try:
-        book = python_calamine.CalamineWorkbook.from_path(str(path))
+        # From the content, not the suffix: units rename files (.xlsx saved as .xls), and
+        # from_path picks its reader by the suffix.
+        with path.open("rb") as handle:
+            book = python_calamine.CalamineWorkbook.from_filelike(handle)
     except python_calamine.PasswordError as exc:
         raise WorkbookReadError("tệp được đặt mật khẩu, không mở được") from exc
     except Exception as exc:  # CalamineError, ZipError, XmlError, ... all mean "unreadable"
@@ -143,19 +171,23 @@ def read_workbook(path: Path, file_format: str) -> RawWorkbook:
     try:
         hidden = {m.name for m in book.sheets_metadata if m.visible != python_calamine.SheetVisibleEnum.Visible}
         sheets: dict[str, SheetGrid] = {}
-        others: list[str] = []
-        for name in book.sheet_names:
-            contract = match_sheet_name(name)
-            if contract is None or contract in sheets:
-                others.append(name)
-                continue
+        chosen = _contract_sheet_names(book.sheet_names)
+        others = [name for name in book.sheet_names if name not in chosen.values()]
+        for contract, name in chosen.items():
             sheet = book.get_sheet_by_name(name)
+            height, width = (sheet.end[0] + 1, sheet.end[1] + 1) if sheet.end else (0, 0)
+            if (max_rows and height > max_rows) or (max_cols and width > max_cols):
+                raise WorkbookReadError(
+                    f"biểu {name} có {height} dòng x {width} cột, vượt giới hạn {max_rows} x {max_cols}", sheet=name
+                )
             sheets[contract] = SheetGrid(
                 name=name,
                 rows=sheet.to_python(skip_empty_area=False),
                 merged=list(sheet.merged_cell_ranges or []),
                 is_hidden=name in hidden,
             )
+    except WorkbookReadError:
+        raise
     except Exception as exc:
         raise WorkbookReadError(f"nội dung bảng tính bị hỏng ({type(exc).__name__})") from exc
     finally:

@@ -18,10 +18,9 @@ from schemas.indicator_sheets import (
     IndicatorFigures,
     computed_totals,
 )
-from schemas.list_sheets import ModelRows, NominationRows
+from schemas.list_sheets import NOMINATION_FIGURES, ModelRows, NominationRows
 from schemas.rules import ERROR, Issue, make_issue
-from schemas.workbook import SHEET_MODELS as SHEET_GOOD_MODELS
-from schemas.workbook import SHEET_NOMINATIONS, TOTAL_PERIOD, UNIT_TYPE_LABELS
+from schemas.workbook import LIST_COLUMNS, SHEET_NOMINATIONS, TOTAL_PERIOD, UNIT_TYPE_LABELS
 from tongket.reference import indicators, periods
 
 _RULE_ID = re.compile(r"^[rR](\d\d)_")  # check methods are named r02_..., r11_...
@@ -35,15 +34,17 @@ def _fmt(value: float | None) -> str:
 
 
 def failures(model: type[pa.DataFrameModel], frame: pd.DataFrame) -> pd.DataFrame:
-    """pandera's failure cases for `frame` (empty when it passes): check and row index."""
+    """pandera's failure cases for `frame` (empty when it passes): check, row index, and the
+    column for a field check (None for a data-frame check, which pandera lists per column)."""
     if frame.empty:
         return pd.DataFrame(columns=["check", "index", "column"])
     try:
         model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-        cases = cases[cases["index"].notna()]
-        return cases[["check", "index", "column"]].drop_duplicates(["check", "index"])
+        cases = cases[cases["index"].notna()].copy()
+        cases["column"] = cases["column"].where(cases["schema_context"] == "Column", None)
+        return cases[["check", "index", "column"]].drop_duplicates(["check", "index", "column"])
     return pd.DataFrame(columns=["check", "index", "column"])
 
 
@@ -112,6 +113,8 @@ def validate_figures(
         for case in cases.itertuples():
             rule = _rule_of(case.check, "R14")
             row = part.loc[case.index]
+            if rule in ("R12", "R17") and unit_types.get(row["file_sha256"]) is None:
+                continue  # which figures a unit must report depends on its type: unknown (R15)
             if rule == "R12":  # one warning per indicator row, not per cell
                 key = (row["file_sha256"], row["indicator_code"])
                 if key in r12_seen:
@@ -134,16 +137,36 @@ def validate_figures(
 
 
 # --- list sheets ----------------------------------------------------------------------------
-_LIST_DETAILS = {
-    "R19": "dòng {row}: đề xuất cần có họ tên hoặc tên tập thể, loại (Tập thể/Cá nhân) và số liệu là số nguyên không âm",
-    "R14": "dòng {row}: mô hình cần có tên; năm bắt đầu từ 1975 đến 2021",
+# The field a record-level check concerns (field checks name their column themselves).
+_CHECK_FIELDS = {"r19_has_name": "full_name", "r19_has_kind": "kind", "r14_has_name": "model_name"}
+_MISSING = {
+    "full_name": "thiếu họ tên hoặc tên tập thể",
+    "kind": "thiếu loại đề xuất (Tập thể hoặc Cá nhân)",
+    "model_name": "mô hình chưa có tên",
 }
+
+
+def _list_detail(sheet: str, field: str, value: object) -> str:
+    if field in _MISSING and (value is None or pd.isna(value) or str(value).strip() == ""):
+        return _MISSING[field]
+    header = next((c.header_key for c in LIST_COLUMNS[sheet] if c.key == field), field)
+    shown = _fmt(value) if isinstance(value, float) else str(value)
+    if field == "start_year":
+        return f"'{header}' ghi '{shown}': năm bắt đầu phải từ 1975 đến 2021"
+    if field in NOMINATION_FIGURES:
+        return f"'{header}' ghi '{shown}': phải là số nguyên không âm"
+    return f"'{header}' ghi '{shown}' không hợp lệ"
 
 
 def validate_list_records(
     records: pd.DataFrame, sheet: str, file_names: dict[str, str]
 ) -> tuple[list[Issue], pd.Series]:
-    """Issues for good-model or nomination rows, and the mask of rows rejected."""
+    """Issues for good-model or nomination rows, and the mask of rows rejected.
+
+    One issue per wrong field, at that field's cell; a field the extraction already reported
+    (text where a number belongs, a kind that is neither Tập thể nor Cá nhân) is not repeated.
+    `records` may carry `field_cells` (field -> cell) and `invalid_fields` per row.
+    """
     model, field_rule = (NominationRows, "R19") if sheet == SHEET_NOMINATIONS else (ModelRows, "R14")
     rejected = pd.Series(False, index=records.index)
     issues: list[Issue] = []
@@ -153,21 +176,22 @@ def validate_list_records(
     for column in ("sessions", "materials", "cases_settled", "years", "start_year"):
         if column in frame:
             frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[int, str]] = set()
     for case in failures(model, frame).itertuples():
-        rule = _rule_of(case.check, field_rule)
         row = frame.loc[case.index]
-        if (rule, case.index) in seen:
+        field = _CHECK_FIELDS.get(str(case.check), case.column)
+        if (case.index, field) in seen or field in (row.get("invalid_fields") or ()):
             continue
-        seen.add((rule, case.index))
+        seen.add((case.index, field))
+        cells = row.get("field_cells") or {}
         issues.append(
             make_issue(
-                rule,
+                _rule_of(case.check, field_rule),
                 row["file_sha256"],
                 file_names.get(row["file_sha256"], ""),
-                _LIST_DETAILS[rule].format(row=row["row_number"]),
-                sheet=sheet if sheet == SHEET_NOMINATIONS else SHEET_GOOD_MODELS,
-                cell=row["cell"],
+                f"dòng {row['row_number']}: {_list_detail(sheet, field, row.get(field))}",
+                sheet=sheet,
+                cell=cells.get(field, row["cell"]),
             )
         )
         rejected.loc[case.index] = True

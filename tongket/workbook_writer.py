@@ -9,6 +9,7 @@ because it writes text as text (`strings_to_formulas=False`).
 from __future__ import annotations
 
 import datetime as dt
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -49,13 +50,17 @@ INSTRUCTIONS = [
     " cột 2021 tính đến 01/6/2021 (5 tháng).",
     "3. Ghi số, không ghi chữ: 1234 hoặc 1.234 (một nghìn hai trăm ba mươi tư); số thập phân dùng dấu phẩy: 12,5.",
     "4. Không có hoạt động ghi 0; chỉ tiêu không áp dụng với đơn vị ghi x; không để trống ô phải báo cáo.",
-    "5. Cột 'Tổng' tự tính; đơn vị không cần sửa.",
+    "5. Cột 'Tổng': chỉ tiêu cộng dồn (cuộc, lượt, bản, vụ việc, kinh phí) tự tính, không sửa;"
+    " chỉ tiêu hiện có (người, tủ, tổ, đầu sách) ghi số của năm cuối có số liệu.",
     "6. Biểu 02_HGCS và 03_CTCPL do UBND xã, thị trấn điền; cơ quan cấp huyện để trống.",
     "7. Biểu 04_MOHINH: mỗi mô hình hay, cách làm hiệu quả một dòng.",
     "8. Biểu 05_DEXUAT_KT: mỗi tập thể, cá nhân đề nghị khen thưởng một dòng; ghi rõ có bị kỷ luật hay không.",
     "9. Ngày lập báo cáo ghi theo dạng dd/mm/yyyy, ví dụ 15/08/2021.",
     "10. Gửi lại tệp Excel (.xlsx) cho Phòng Tư pháp; khi cần sửa, gửi lại toàn bộ tệp.",
+    "11. Mã đơn vị, tên đơn vị, mã số và tên chỉ tiêu đã được khóa; ô nhập sai kiểu số sẽ bị từ chối.",
 ]
+# Protected sheets still let units widen columns and rows to read long labels.
+PROTECTION = {"format_columns": True, "format_rows": True}
 
 
 class _Formats:
@@ -77,27 +82,33 @@ class _Formats:
 
 
 def _validation_for(value_type: str) -> dict[str, Any]:
+    """Data validation that refuses (error style 'stop') anything but a figure of this type."""
     message = {
         "error_title": "Giá trị không hợp lệ",
         "show_error": True,
+        "error_type": "stop",
+        "input_title": "Nhập số",
     }
     if value_type == "int":
         return message | {
             "validate": "integer",
             "criteria": ">=",
             "value": 0,
+            "input_message": "Số nguyên không âm; không có hoạt động ghi 0.",
             "error_message": "Ghi số nguyên không âm (ví dụ 12). Không có hoạt động ghi 0.",
         }
     if value_type == "flag":
         return message | {
             "validate": "list",
             "source": ["1", "0"],
+            "input_message": "1 = đạt chuẩn, 0 = không đạt.",
             "error_message": "Ghi 1 (đạt) hoặc 0 (không đạt).",
         }
     return message | {
         "validate": "decimal",
         "criteria": ">=",
         "value": 0,
+        "input_message": "Số không âm, phần thập phân dùng dấu phẩy.",
         "error_message": "Ghi số không âm, phần thập phân dùng dấu phẩy (ví dụ 12,5).",
     }
 
@@ -117,7 +128,7 @@ def _write_instructions(book: xlsxwriter.Workbook, f: _Formats) -> None:
     sheet.set_column(0, 0, 120)
     for row, line in enumerate(INSTRUCTIONS):
         sheet.write_string(row, 0, line, f.bold if row == 0 else f.plain)
-    sheet.protect()
+    sheet.protect(options=PROTECTION)
 
 
 def _write_info(book: xlsxwriter.Workbook, f: _Formats, report: UnitReport, protect: bool) -> None:
@@ -154,7 +165,7 @@ def _write_info(book: xlsxwriter.Workbook, f: _Formats, report: UnitReport, prot
         locked = field.key in ("unit_code", "unit_name", "unit_type", "template_version")
         _write_value(sheet, row, 1, values.get(field.key, ""), f.locked if locked else f.input_text)
     if protect:
-        sheet.protect()
+        sheet.protect(options=PROTECTION)
 
 
 def _write_indicator_sheet(
@@ -196,6 +207,7 @@ def _write_indicator_sheet(
                 sheet.write_formula(row, total_col, f"=SUM({span})", f.total, total if total is not None else 0)
             else:
                 _write_value(sheet, row, total_col, total, f.input)
+                sheet.data_validation(row, total_col, row, total_col, _validation_for(indicator.value_type))
         sheet.write_blank(row, last_col, None, f.input_text)
         row += 1
     sign_row = row + 2
@@ -209,7 +221,7 @@ def _write_indicator_sheet(
     sheet.set_paper(9)
     sheet.fit_to_pages(1, 0)
     if protect:
-        sheet.protect()
+        sheet.protect(options=PROTECTION)
 
 
 def _write_list_sheet(
@@ -263,7 +275,7 @@ def _write_list_sheet(
                 },
             )
     if protect:
-        sheet.protect()
+        sheet.protect(options=PROTECTION)
 
 
 def _write_narrative(book: xlsxwriter.Workbook, f: _Formats, report: UnitReport, protect: bool) -> None:
@@ -283,7 +295,7 @@ def _write_narrative(book: xlsxwriter.Workbook, f: _Formats, report: UnitReport,
         _write_value(sheet, row, 3, report.narratives.get(code), f.input_text)
         sheet.set_row(row, 60)
     if protect:
-        sheet.protect()
+        sheet.protect(options=PROTECTION)
 
 
 def write_unit_workbook(path: Path, report: UnitReport, *, protect: bool = True) -> Path:
@@ -303,4 +315,18 @@ def write_unit_workbook(path: Path, report: UnitReport, *, protect: bool = True)
     _write_narrative(book, f, report, protect)
     book.worksheets()[1].activate()
     book.close()
+    if protect:
+        _lock_structure(path)
     return path
+
+
+def _lock_structure(path: Path) -> None:
+    """Protect the workbook's structure: sheets cannot be renamed, moved, hidden or deleted
+    (their names are the contract). xlsxwriter cannot write this element itself."""
+    with zipfile.ZipFile(path) as source:
+        parts = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, content in parts:
+            if info.filename == "xl/workbook.xml":
+                content = content.replace(b"<bookViews>", b'<workbookProtection lockStructure="1"/><bookViews>', 1)
+            target.writestr(info, content)
