@@ -1,8 +1,9 @@
 """Realistic, deterministic content for one unit's workbook.
 
 Figures follow the typical ranges of `indicators.csv` for the unit's type; 2017 and 2021 are
-scaled to their 7 and 5 months; stocks change slowly from year to year; every error rule and
-warning rule of `rules.csv` is satisfied, so a clean sample loads without a single issue.
+scaled to their 7 and 5 months; stocks change slowly from year to year; every error rule of
+`rules.csv` is satisfied, so a clean sample loads every figure. Warnings occur as in real data:
+a few late reports (R18) and a few year-on-year jumps in contest entries and copies (R13).
 A unit's content depends only on (seed, unit code): the national corpus can be generated in
 parallel and any unit can be regenerated alone.
 """
