@@ -85,6 +85,8 @@ def tongket_run(params: RunParameters = DEFAULT_PARAMETERS) -> steps.BuildResult
     ctx = steps.prepare_run_task(params)
     with warehouse_lock(ctx.published, ctx.settings.run.lock_wait_seconds):
         plan = steps.plan_inbox_task(ctx)
+        if plan.is_unchanged:
+            return steps.report_unchanged_task(ctx, plan)
         batches = read_and_validate(ctx, plan)
         building = steps.load_warehouse_task(ctx, plan, batches)
         steps.build_marts_task(building)

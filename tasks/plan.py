@@ -31,6 +31,8 @@ class RunPlan:
     sightings: pd.DataFrame = field(default_factory=pd.DataFrame)
     changing_files: list[str] = field(default_factory=list)
     opened_files: int = 0  # inbox files opened (hashed) this run
+    previous_run_id: str | None = None
+    is_unchanged: bool = False  # nothing new and the same inputs: the published warehouse is current
 
     @property
     def has_new_content(self) -> bool:
@@ -46,6 +48,22 @@ def staging_key(code_fingerprint: str, registry_sha256: str, settings: Settings)
     )
     payload = f"{code_fingerprint}\0{registry_sha256}\0{settings_json}".encode()
     return hashlib.sha256(payload).hexdigest()[:20]
+
+
+def build_key(stage_key: str, building_code: str, settings: Settings, rubric_json: str) -> str:
+    """What the built warehouse depends on besides the staged rows: the building code and SQL,
+    the district settings (deadline, outlier thresholds) and the award rubric."""
+    payload = json.dumps(
+        {
+            "staging": stage_key,
+            "code": building_code,
+            "district": settings.district.model_dump(mode="json"),
+            "validation": settings.validation.model_dump(mode="json"),
+            "rubric": rubric_json,
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:20]
 
 
 def _previous_state(published: Path) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -25,7 +25,7 @@ from prefect.tasks import exponential_backoff
 from tasks import awards, load, marts, publish
 from tasks.discover import VN_TZ
 from tasks.ingest import IngestContext, StagedBatch, WorkbookToRead, stage_batch
-from tasks.plan import RunPlan, plan_run, staging_key
+from tasks.plan import RunPlan, build_key, plan_run, staging_key
 from tasks.reader_process import IsolatedReader
 from tasks.registry import read_registry
 from tongket.duck import scalar
@@ -34,7 +34,7 @@ from tongket.faults import checkpoint
 from tongket.rubric import Rubric, load_rubric
 from tongket.run_parameters import RunParameters
 from tongket.settings import Settings, load_settings
-from tongket.version import code_fingerprint
+from tongket.version import building_fingerprint, code_fingerprint
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter:
@@ -70,6 +70,7 @@ class RunContext:
     registry: pd.DataFrame
     registry_sha256: str
     staging_key: str
+    build_key: str = ""
     force: bool = False
     only_units: list[str] = field(default_factory=list)
     rebuild_marts_only: bool = False
@@ -115,6 +116,7 @@ def prepare_run(params: RunParameters) -> RunContext:
         )
     rubric = load_rubric(settings.rubric_path)
     registry, registry_sha = read_registry(settings.paths.registry)
+    stage_key = staging_key(code_fingerprint(), registry_sha, settings)
     started = now_vn()
     run_id = f"{started:%Y%m%d-%H%M%S}-{uuid.uuid4().hex[:6]}"
     return RunContext(
@@ -124,7 +126,8 @@ def prepare_run(params: RunParameters) -> RunContext:
         rubric=rubric,
         registry=registry,
         registry_sha256=registry_sha,
-        staging_key=staging_key(code_fingerprint(), registry_sha, settings),
+        staging_key=stage_key,
+        build_key=build_key(stage_key, building_fingerprint(), settings, rubric.model_dump_json()),
         force=params.force,
         only_units=list(params.only_units),
         rebuild_marts_only=params.rebuild_marts_only,
@@ -153,6 +156,8 @@ def plan_inbox_task(ctx: RunContext) -> RunPlan:
     previous = load.previous_meta(ctx.published)
     reusable = previous.get("ddl_fingerprint") == marts.ddl_fingerprint()
     plan = plan_run(ctx.settings, ctx.staging_key, ctx.started_at, ctx.force, ctx.only_units, reusable)
+    plan.previous_run_id = previous.get("run_id")
+    plan.is_unchanged = not plan.has_new_content and not ctx.force and previous.get("build_key") == ctx.build_key
     log = _logger()
     log.info(
         "Inbox: %d files, %d opened; %d workbooks to read; %d kept from the warehouse",
@@ -171,6 +176,14 @@ def _all_staged(published: Path) -> set[str]:
         return set()
     with duckdb.connect(str(published), read_only=True) as con:
         return {r[0] for r in con.execute("select file_sha256 from stg_file").fetchall()}
+
+
+@task(name="report-unchanged", cache_policy=NO_CACHE)
+def report_unchanged_task(ctx: RunContext, plan: RunPlan) -> BuildResult:
+    """Returns that nothing was published: no file and no setting changed since the last run."""
+    note = f"Nothing changed since run {plan.previous_run_id}: the published warehouse and its outputs are current."
+    _logger().info(note)
+    return BuildResult(False, ctx.published, plan.previous_run_id or ctx.run_id, note=note)
 
 
 def batches_of(plan: RunPlan, size: int) -> list[list[WorkbookToRead]]:
@@ -291,6 +304,7 @@ def check_and_publish_task(ctx: RunContext, building: Path) -> BuildResult:
                 "staging_key": ctx.staging_key,
                 "code_fingerprint": code_fingerprint(),
                 "registry_sha256": ctx.registry_sha256,
+                "build_key": ctx.build_key,
                 "run_id": ctx.run_id,
                 "built_at": ctx.started_at.isoformat(),
             },

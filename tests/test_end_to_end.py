@@ -99,10 +99,22 @@ def test_every_unit_is_accepted_and_the_report_is_written(first_run):
     assert any((work / "outputs" / "latest").glob("*.xlsx"))
 
 
-def test_a_second_run_on_the_same_inbox_gives_identical_tables(sampled, first_run, tmp_path):
+def test_an_unchanged_inbox_is_not_rebuilt(sampled, first_run):
+    work, first = first_run
+    warehouse = work / "tongket.duckdb"
+    before = warehouse.read_bytes()
+    again = run_flow(sampled, work)
+    assert not again.published
+    assert again.note == (
+        f"Nothing changed since run {first.run_id}: the published warehouse and its outputs are current."
+    )
+    assert warehouse.read_bytes() == before
+
+
+def test_rebuilding_from_the_same_files_gives_identical_tables(sampled, first_run, tmp_path):
     work, _ = first_run
     before = table_contents(work / "tongket.duckdb")
-    run_flow(sampled, work)
+    assert run_flow(sampled, work, force=True).published  # every file read again, everything rebuilt
     after = table_contents(work / "tongket.duckdb")
     assert before.keys() == after.keys()
     for name in before:

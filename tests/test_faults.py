@@ -46,7 +46,7 @@ def test_a_full_disk_while_writing_the_new_warehouse(published, demo_sample, mon
 
 
 def test_an_inbox_that_cannot_be_read_fails_the_run_and_changes_nothing(published, demo_sample):
-    work, inbox, _ = published
+    work, inbox, held_back = published
     warehouse = work / "tongket.duckdb"
     before = _sha(warehouse)
     moved = work / "inbox-away"
@@ -55,7 +55,9 @@ def test_an_inbox_that_cannot_be_read_fails_the_run_and_changes_nothing(publishe
         run_flow(demo_sample, work, inbox=inbox)
     assert _sha(warehouse) == before
     moved.rename(inbox)
+    shutil.move(held_back, inbox / held_back.name)  # and a unit's file arrived meanwhile
     assert run_flow(demo_sample, work, inbox=inbox).published
+    assert query(warehouse, "select count(*) as n from submission")["n"][0] == 45
 
 
 def test_a_file_changing_while_it_is_read_is_left_for_the_next_run(tmp_path):

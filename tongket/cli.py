@@ -92,6 +92,9 @@ def run(
         rebuild_marts_only=rebuild_marts_only,
     )
     result = tongket_run(params)
+    if not result.published:
+        typer.echo(result.note)
+        return
     typer.echo(f"Warehouse: {result.warehouse}")
     for key, value in result.counts.items():
         typer.echo(f"  {key}: {value}")
