@@ -265,7 +265,9 @@ def _stage_table(results: dict) -> list[str]:
     lines = [
         f"Workbooks: {n:,}; figures staged: {figures:,}. Flow: Prefect 3 flow, `ThreadPoolTaskRunner`, batches of "
         f"50 workbooks a task. Engine-free: the same steps as plain functions, read+validate on {workers} processes "
-        f"(rows marked * are seconds summed over the processes, i.e. single-core cost). Naive: measured on {nn:,} "
+        f"(rows marked * are seconds summed over the processes' wall clocks, i.e. single-core cost, inflated "
+        f"when the machine is busy: the workers' CPU time was {fmt_s(engine['job'].get('reading_cpu_s'))} s). "
+        f"Naive: measured on {nn:,} "
         f"files" + ("" if naive["measured_all"] else f", projected x{n / max(nn, 1):.1f} to all {n:,}") + ".",
         "",
         "| stage | flow s | flow wb/s | flow figures/s | engine-free s | engine-free wb/s | naive s (all files) | naive / tongket |",
