@@ -107,15 +107,20 @@ def instrument_loading() -> list[str]:
     return [label for module, name, label in wanted if not wrap(module, name, label)]
 
 
-def _stage_batch_timed(items: list, ingest_context: Any) -> tuple[Any, dict, float]:
+def _stage_batch_timed(items: list, ingest_context: Any, staging_dir: str) -> tuple[Any, dict, float]:
     """Read and validate one batch in a worker; returns the batch, its timers, CPU seconds."""
-    from tasks import steps
+    import uuid
+    from pathlib import Path
+
+    from tasks import load
+    from tasks.ingest import stage_batch
 
     instrument_reading()
     TIMERS.reset()
     cpu = time.process_time()
     started = time.perf_counter()
-    batch = steps.read_and_validate_batch.fn(items, ingest_context)
+    # the plain functions in this process (the flow reads each workbook in a pooled child process)
+    batch = load.save_batch(stage_batch(items, ingest_context), Path(staging_dir) / f"batch-{uuid.uuid4().hex}")
     TIMERS.seconds["batch"] += time.perf_counter() - started
     TIMERS.calls["batch"] += 1
     return batch, TIMERS.as_dict(), time.process_time() - cpu
@@ -237,7 +242,8 @@ def job_engine_free(job: dict) -> dict:
         ctx = steps.prepare_run(RunParameters(**job["params"]))
     with _stage(stages, "plan"):
         plan = steps.plan_inbox_task.fn(ctx)
-    batches_in = steps.batches_of(plan, ctx.settings.run.batch_size)
+    batches_in = steps.batches_of(plan, ctx.settings.run.batch_size, workers)
+    staging = str(ctx.staging_dir)
     ingest_context = ctx.ingest_context()
     batches = []
     with _stage(stages, "read_validate"):
@@ -245,13 +251,15 @@ def job_engine_free(job: dict) -> dict:
             import multiprocessing
 
             with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-                for batch, timers, cpu in pool.map(_stage_batch_timed, batches_in, [ingest_context] * len(batches_in)):
+                for batch, timers, cpu in pool.map(
+                    _stage_batch_timed, batches_in, [ingest_context] * len(batches_in), [staging] * len(batches_in)
+                ):
                     batches.append(batch)
                     _merge(reading, timers)
                     cpu_read += cpu
         else:
             for items in batches_in:
-                batch, timers, cpu = _stage_batch_timed(items, ingest_context)
+                batch, timers, cpu = _stage_batch_timed(items, ingest_context, staging)
                 batches.append(batch)
                 _merge(reading, timers)
                 cpu_read += cpu
@@ -259,17 +267,20 @@ def job_engine_free(job: dict) -> dict:
     with _stage(stages, "load"):
         building = steps.load_warehouse_task.fn(ctx, plan, batches)
     loading = TIMERS.as_dict()
-    figures = int(sum(len(b.figures) for b in batches))
-    workbooks = int(sum(b.workbook_count for b in batches))
+    figures = int(sum(b.rows.get("stg_figure", 0) for b in batches))
+    workbooks = int(sum(len(b.files) for b in batches))
     del batches
     with _stage(stages, "marts"):
-        steps.build_marts_task.fn(building)
+        steps.build_marts_task.fn(ctx, building)
     with _stage(stages, "awards"):
-        steps.score_awards_task.fn(building, ctx.rubric)
+        steps.score_awards_task.fn(ctx, building)
     with _stage(stages, "publish"):
         result = steps.check_and_publish_task.fn(ctx, building)
     with _stage(stages, "outputs"):
-        steps.write_outputs_task.fn(ctx, result)
+        report = steps.write_report_task.fn(ctx, result)
+        feedback = steps.write_feedback_task.fn(ctx, result)
+        parquet = steps.export_parquet_task.fn(ctx, result)
+        steps.publish_outputs_task.fn(ctx, report, feedback, parquet)
     return {
         "imported_s": _since_process_start(),
         "workers": workers,
@@ -327,13 +338,15 @@ def job_profile(job: dict) -> dict:
     ]
     ingest_context = ctx.ingest_context()
     size = ctx.settings.run.batch_size
-    steps.read_and_validate_batch.fn(sample[:2], ingest_context)  # warm caches (registry matcher)
+    profile_staging = ctx.staging_dir
+    steps.read_and_validate_batch.fn(sample[:2], ingest_context, str(profile_staging))  # warm caches
     reading = cProfile.Profile()
     started = time.perf_counter()
     reading.enable()
     for i in range(0, len(sample), size):
-        steps.read_and_validate_batch.fn(sample[i : i + size], ingest_context)
+        steps.read_and_validate_batch.fn(sample[i : i + size], ingest_context, str(profile_staging))
     reading.disable()
+    shutil.rmtree(profile_staging, ignore_errors=True)
     out: dict[str, Any] = {
         "sample": len(sample),
         "read_seconds": time.perf_counter() - started,

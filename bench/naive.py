@@ -332,6 +332,6 @@ def naive_flow(files: list[str], inbox: str, registry: str, warehouse: str, outp
         _CON.close()
         _CON = None
     outputs_started = time.perf_counter()
-    write_report_tables(building, Path(outputs), ctx.run_id)
+    write_report_tables(building, Path(outputs) / ctx.run_id)
     TIMES["outputs"] += time.perf_counter() - outputs_started
     return {"times": dict(TIMES), "counts": dict(COUNTS), "failing_checks": failing}

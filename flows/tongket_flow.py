@@ -17,7 +17,7 @@ from prefect import flow, get_run_logger, unmapped
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from tasks import steps
-from tasks.ingest import StagedBatch
+from tasks.load import SavedBatch
 from tasks.publish import warehouse_lock
 from tongket.run_parameters import RunParameters
 from tongket.settings import RunConfig, load_settings
@@ -58,19 +58,27 @@ def read_task_runner(run: RunConfig) -> TaskRunner:
     return ThreadPoolTaskRunner(max_workers=run.max_workers)
 
 
-def read_and_validate(ctx: steps.RunContext, plan) -> list[StagedBatch]:
+def read_and_validate(ctx: steps.RunContext, plan) -> list[SavedBatch]:
     """Fan the batches out on the configured task runner; gather the staged batches."""
-    batches = steps.batches_of(plan, ctx.settings.run.batch_size)
+    batches = steps.batches_of(plan, ctx.settings.run.batch_size, ctx.settings.run.max_workers)
     if not batches:
         return []
     get_run_logger().info(
         "Reading %d workbooks in %d batches on %s", len(plan.to_read), len(batches), ctx.settings.run.task_runner
     )
-    with read_task_runner(ctx.settings.run) as runner:
-        futures = runner.map(
-            steps.read_and_validate_batch, {"items": batches, "ingest": unmapped(ctx.ingest_context())}
-        )
-        return [future.result() for future in futures]
+    try:
+        with read_task_runner(ctx.settings.run) as runner:
+            futures = runner.map(
+                steps.read_and_validate_batch,
+                {
+                    "items": batches,
+                    "ingest": unmapped(ctx.ingest_context()),
+                    "staging_dir": unmapped(str(ctx.staging_dir)),
+                },
+            )
+            return [future.result() for future in futures]
+    finally:
+        steps.close_readers()
 
 
 @flow(
@@ -89,8 +97,8 @@ def tongket_run(params: RunParameters = DEFAULT_PARAMETERS) -> steps.BuildResult
             return steps.report_unchanged_task(ctx, plan)
         batches = read_and_validate(ctx, plan)
         building = steps.load_warehouse_task(ctx, plan, batches)
-        steps.build_marts_task(building)
-        steps.score_awards_task(building, ctx.rubric)
+        steps.build_marts_task(ctx, building)
+        steps.score_awards_task(ctx, building)
         result = steps.check_and_publish_task(ctx, building)
     report = steps.write_report_task.submit(ctx, result)
     feedback = steps.write_feedback_task.submit(ctx, result)

@@ -11,6 +11,8 @@ figure row it concerns.
 
 from __future__ import annotations
 
+import threading
+
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import Series
@@ -36,8 +38,23 @@ RULE_INDICATORS: dict[str, tuple[str, ...]] = {
 BLANK_ALLOWED = {("CT_DAT", 2021), ("CT_DIEM", 2021)}
 
 
+_last_wide = threading.local()  # the cross-indicator checks of one validation share one pivot
+
+
 def _wide(df: pd.DataFrame) -> pd.DataFrame:
-    """Period figures as a (file, period) x indicator table; NaN where not reported."""
+    """Period figures as a (file, period) x indicator table; NaN where not reported.
+
+    Every cross-indicator check of a validation call gets the same frame: it is pivoted once.
+    """
+    cached = getattr(_last_wide, "entry", None)
+    if cached is not None and cached[0] is df:
+        return cached[1]
+    wide = _pivot(df)
+    _last_wide.entry = (df, wide)
+    return wide
+
+
+def _pivot(df: pd.DataFrame) -> pd.DataFrame:
     periods = df[df["period"] != TOTAL_PERIOD]
     return periods.pivot_table(
         index=["file_sha256", "period"],

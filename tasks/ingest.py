@@ -247,7 +247,7 @@ def _frame(records: list[dict[str, Any]], columns: tuple[str, ...]) -> pd.DataFr
 def stage_batch(
     items: list[WorkbookToRead],
     ctx: IngestContext,
-    stage_one: Callable[[WorkbookToRead, IngestContext], StagedWorkbook] = stage_workbook,
+    stage_one: Callable[[WorkbookToRead, IngestContext], StagedWorkbook] | None = None,
 ) -> StagedBatch:
     """Stage a batch of workbooks, validating all their figures in one call per sheet model.
 
@@ -256,7 +256,7 @@ def stage_batch(
     staged = []
     for item in items:
         try:
-            staged.append(stage_one(item, ctx))
+            staged.append((stage_one or stage_workbook)(item, ctx))
         except Exception as exc:  # a bug of ours must not stop the other files either
             log.exception("Unexpected failure reading %s (%s)", item.file_name, item.file_sha256[:12])
             broken = StagedWorkbook(

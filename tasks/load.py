@@ -6,6 +6,7 @@ batch): row-by-row inserts are a thousand times slower.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -13,7 +14,7 @@ import pandas as pd
 
 from tasks.ingest import StagedBatch
 from tasks.marts import DDL_LAYERS, ddl_fingerprint, run_layers
-from tongket.duck import scalar, table_names
+from tongket.duck import connect_building, scalar, table_names
 from tongket.reference import indicators, narrative_questions, periods, rules
 from tongket.rubric import Rubric
 from tongket.settings import Settings
@@ -33,12 +34,12 @@ BATCH_TABLES = {
 }
 
 
-def connect_new(path: Path) -> duckdb.DuckDBPyConnection:
+def connect_new(path: Path, memory_limit: str = "") -> duckdb.DuckDBPyConnection:
     """A fresh, empty warehouse file (any leftover of a killed run is removed first)."""
     for leftover in (path, path.with_name(path.name + ".wal")):
         leftover.unlink(missing_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), config={"storage_compatibility_version": STORAGE_COMPATIBILITY})
+    con = connect_building(str(path), memory_limit, {"storage_compatibility_version": STORAGE_COMPATIBILITY})
     run_layers(con, DDL_LAYERS)
     return con
 
@@ -94,18 +95,57 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
     return len(frame)
 
 
-def load_batches(con: duckdb.DuckDBPyConnection, batches: list[StagedBatch]) -> dict[str, int]:
-    """Insert every staged batch, replacing any earlier staging of the same files."""
+@dataclass
+class SavedBatch:
+    """A staged batch as the read task leaves it: Parquet files, one a table, and the small
+    per-file frame (for logs and the only-units filter). The flow never holds the figures of
+    thousands of workbooks in memory; the load reads the files straight into DuckDB."""
+
+    files: pd.DataFrame
+    parts: dict[str, str] = field(default_factory=dict)  # staging table -> Parquet file
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+def save_batch(batch: StagedBatch, directory: Path) -> SavedBatch:
+    """Write a staged batch's frames as Parquet files under `directory` (a new folder)."""
+    directory.mkdir(parents=True, exist_ok=False)
+    saved = SavedBatch(files=batch.files[["file_sha256", "read_status", "unit_code"]].copy())
+    for table, attribute in BATCH_TABLES.items():
+        frame = getattr(batch, attribute)
+        if frame.empty:
+            continue
+        path = directory / f"{table}.parquet"
+        frame.to_parquet(path, index=False)
+        saved.parts[table] = str(path)
+        saved.rows[table] = len(frame)
+    return saved
+
+
+def load_batches(
+    con: duckdb.DuckDBPyConnection, batches: list[SavedBatch], skip_files: set[str] | None = None
+) -> dict[str, int]:
+    """Insert every saved batch (one insert a table), replacing earlier staging of the same
+    files; the files in `skip_files` are left out."""
     counts = dict.fromkeys(BATCH_TABLES, 0)
     shas = sorted({sha for b in batches for sha in b.files["file_sha256"]})
-    if shas:
-        con.register("reread_files", pd.DataFrame({"file_sha256": shas}))
+    con.register("reread_files", pd.DataFrame({"file_sha256": shas}, dtype=object))
+    con.register("skipped_files", pd.DataFrame({"file_sha256": sorted(skip_files or ())}, dtype=object))
+    try:
         for table in BATCH_TABLES:
             con.execute(f"delete from {table} where file_sha256 in (select file_sha256 from reread_files)")
+            paths = [b.parts[table] for b in batches if table in b.parts]
+            if not paths:
+                continue
+            before = scalar(con, f"select count(*) from {table}")
+            con.execute(
+                f"insert into {table} by name select * from read_parquet(?, union_by_name = true) "
+                "where file_sha256 not in (select file_sha256 from skipped_files)",
+                [paths],
+            )
+            counts[table] = scalar(con, f"select count(*) from {table}") - before
+    finally:
         con.unregister("reread_files")
-    for batch in batches:
-        for table, attribute in BATCH_TABLES.items():
-            counts[table] += insert_frame(con, table, getattr(batch, attribute))
+        con.unregister("skipped_files")
     return counts
 
 

@@ -28,6 +28,11 @@ _NS_REL = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}
 _NS_PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 # A formula element, with or without a namespace prefix (`<f>`, `<x:f t="shared" .../>`).
 _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
+# A formula directly followed by a non-empty cached value (`<f>SUM(E6:I6)</f><v>12</v>`, or a
+# shared formula's `<f t="shared" si="0"/><v>12</v>`): the case of every workbook Excel,
+# LibreOffice or WPS saved. When every formula of a sheet matches, none needs evaluating and
+# the sheet XML is not parsed at all.
+_CACHED_FORMULA = re.compile(rb"<(?:\w+:)?f(?:\s[^>]*)?(?:/>|>[^<]*</(?:\w+:)?f>)\s*<(?:\w+:)?v>[^<]+</(?:\w+:)?v>")
 
 CellValue = Any  # int | float | str | bool | date | datetime | time | timedelta
 
@@ -120,7 +125,8 @@ def _sheet_xml_paths(archive: zipfile.ZipFile) -> dict[str, str]:
 
 def _uncached_formulas(xml: bytes) -> dict[tuple[int, int], str]:
     """Cells whose formula has no cached value, with the formula text (shared ones expanded)."""
-    if not _FORMULA_TAG.search(xml):
+    formulas = len(_FORMULA_TAG.findall(xml))
+    if formulas == 0 or len(_CACHED_FORMULA.findall(xml)) == formulas:
         return {}
     shared: dict[str, tuple[str, str]] = {}  # si -> (master ref, formula)
     found: dict[tuple[int, int], str] = {}

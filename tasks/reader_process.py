@@ -11,23 +11,38 @@ workbook (a crash, the kernel's out-of-memory killer) rejects that workbook the 
 
 The child is a plain `subprocess` speaking pickled messages over two pipes, not a
 `multiprocessing.Process`: Dask's worker processes are daemonic and may not start
-multiprocessing children, and a forked copy of a threaded Prefect process is unsafe. One child
-serves a whole batch, so Python and the readers are imported once per batch, not per file.
+multiprocessing children, and a forked copy of a threaded Prefect process is unsafe. Starting a
+child (Python and the readers imported) costs about half a second, so readers are pooled
+(`reader_pool`): a run's batches reuse the same few children, and the run's context (the
+registry, the settings) is sent to a child once, not with every workbook.
 """
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
 import signal
 import subprocess
 import sys
+import threading
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from types import TracebackType
 
 from schemas.rules import make_issue
-from tasks.ingest import FILE_COLUMNS, REJECTED, IngestContext, StagedWorkbook, WorkbookToRead, stage_workbook
+from tasks.ingest import (
+    FILE_COLUMNS,
+    REJECTED,
+    IngestContext,
+    StagedBatch,
+    StagedWorkbook,
+    WorkbookToRead,
+    stage_batch,
+    stage_workbook,
+)
 from tongket.settings import PROJECT_ROOT
 
 # The child also kills itself this long after its own limit, should its parent be gone.
@@ -71,6 +86,7 @@ class IsolatedReader:
         self._process: subprocess.Popen | None = None
         self._to_child: Connection | None = None
         self._from_child: Connection | None = None
+        self._context_key: tuple | None = None  # the context the child holds
         self.children_started = 0  # how many child processes this reader started (tests read it)
 
     def __enter__(self) -> IsolatedReader:
@@ -117,6 +133,7 @@ class IsolatedReader:
             if conn is not None:
                 conn.close()
         self._to_child = self._from_child = None
+        self._context_key = None
         process, self._process = self._process, None
         if process is None:
             return
@@ -138,7 +155,11 @@ class IsolatedReader:
             if self._process is None:
                 self._start()
             try:
-                self._to_child.send((item, ctx, self.timeout_seconds))
+                key = _context_key(ctx)
+                if key != self._context_key:
+                    self._to_child.send(("context", ctx))
+                    self._context_key = key
+                self._to_child.send(("read", item, self.timeout_seconds))
                 break
             except (BrokenPipeError, ConnectionResetError):  # the child had died: start another one
                 self._stop(kill=True)
@@ -157,15 +178,64 @@ class IsolatedReader:
         return payload
 
 
+def _context_key(ctx: IngestContext) -> tuple:
+    """What identifies a run's context: the registry and the settings, via the staging key."""
+    return (ctx.parser_version, ctx.registry_sha256, ctx.district_name)
+
+
+class ReaderPool:
+    """Idle readers of this process, reused by the batches of a run (threads take turns)."""
+
+    def __init__(self) -> None:
+        self._idle: list[IsolatedReader] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def reader(self, timeout_seconds: float) -> Iterator[IsolatedReader]:
+        """An idle reader (or a new one); back to the pool afterwards, closed if it failed."""
+        with self._lock:
+            reader = self._idle.pop() if self._idle else IsolatedReader(timeout_seconds)
+        reader.timeout_seconds = timeout_seconds
+        try:
+            yield reader
+        except BaseException:
+            reader._stop(kill=True)
+            raise
+        with self._lock:
+            self._idle.append(reader)
+
+    def close(self) -> None:
+        """Let every idle child finish and reap it (the end of a run's reading)."""
+        with self._lock:
+            readers, self._idle = self._idle, []
+        for reader in readers:
+            reader.close()
+
+
+reader_pool = ReaderPool()
+atexit.register(reader_pool.close)
+
+
+def stage_batch_isolated(items: list[WorkbookToRead], ctx: IngestContext) -> StagedBatch:
+    """`stage_batch`, each workbook read by a pooled child process within the time-out."""
+    with reader_pool.reader(ctx.limits.workbook_timeout_seconds) as reader:
+        return stage_batch(items, ctx, stage_one=reader.stage)
+
+
 def _serve(from_parent: Connection, to_parent: Connection) -> None:
     """The child's loop: stage each workbook received, send the result back, until EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     to_parent.send("ready")  # imports done: the clock of the first workbook starts now
+    ctx: IngestContext | None = None
     while True:
         try:
-            item, ctx, timeout = from_parent.recv()
+            message = from_parent.recv()
         except (EOFError, OSError):
             return
+        if message[0] == "context":
+            ctx = message[1]
+            continue
+        _, item, timeout = message
         # SIGALRM's default action ends the process even inside native code: should the parent
         # die while a workbook hangs here, this child does not outlive it by long.
         signal.alarm(math.ceil(timeout) + _ORPHAN_GRACE_SECONDS)

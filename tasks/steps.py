@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
+import shutil
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,13 +24,13 @@ from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.tasks import exponential_backoff
 
-from tasks import awards, load, marts, publish
+from tasks import awards, load, marts, publish, reader_process
 from tasks.discover import VN_TZ
-from tasks.ingest import IngestContext, StagedBatch, WorkbookToRead, stage_batch
+from tasks.ingest import IngestContext, StagedBatch, WorkbookToRead
 from tasks.plan import RunPlan, build_key, plan_run, staging_key
-from tasks.reader_process import IsolatedReader
+from tasks.reader_process import stage_batch_isolated
 from tasks.registry import read_registry
-from tongket.duck import scalar
+from tongket.duck import connect_building, scalar
 from tongket.errors import PublishError, TongketError
 from tongket.faults import checkpoint
 from tongket.rubric import Rubric, load_rubric
@@ -78,6 +80,12 @@ class RunContext:
     @property
     def published(self) -> Path:
         return self.settings.paths.warehouse
+
+    @property
+    def staging_dir(self) -> Path:
+        """Where the read tasks leave their staged batches (Parquet) for the load; removed after."""
+        warehouse = self.settings.paths.warehouse
+        return warehouse.parent / f"{warehouse.stem}.staging" / self.run_id
 
     def ingest_context(self) -> IngestContext:
         return IngestContext(
@@ -186,26 +194,32 @@ def report_unchanged_task(ctx: RunContext, plan: RunPlan) -> BuildResult:
     return BuildResult(False, ctx.published, plan.previous_run_id or ctx.run_id, note=note)
 
 
-def batches_of(plan: RunPlan, size: int) -> list[list[WorkbookToRead]]:
-    """The files to read, in batches of `size` (one Prefect task per batch, not per file)."""
+def batches_of(plan: RunPlan, size: int, workers: int = 1) -> list[list[WorkbookToRead]]:
+    """The files to read, in batches of at most `size` (one Prefect task per batch, not per
+    file), and at least one batch per worker so a small inbox still uses every core."""
+    size = max(1, min(size, math.ceil(len(plan.to_read) / max(workers, 1))))
     return [plan.to_read[i : i + size] for i in range(0, len(plan.to_read), size)]
 
 
+def close_readers() -> None:
+    """Stop the pooled reader processes of this process (after a run's reading)."""
+    reader_process.reader_pool.close()
+
+
 @task(name="read-and-validate-batch", cache_policy=NO_CACHE, **FILE_RETRIES)
-def read_and_validate_batch(items: list[WorkbookToRead], ingest: IngestContext) -> StagedBatch:
+def read_and_validate_batch(items: list[WorkbookToRead], ingest: IngestContext, staging_dir: str) -> load.SavedBatch:
     """Returns the staged figures and issues of a batch of workbooks.
 
     Each workbook is read in a child process and abandoned (R16) after
     `limits.workbook_timeout_seconds`; the rest of the batch is read all the same.
     """
     checkpoint("read")
-    with IsolatedReader(ingest.limits.workbook_timeout_seconds) as reader:
-        batch = stage_batch(items, ingest, stage_one=reader.stage)
+    batch = stage_batch_isolated(items, ingest)
     log = _logger()
     for level, line in describe_files(batch, items):
         log.log(level, "%s", line)
     log.info("Read %d workbooks: %d figures, %d issues", len(items), len(batch.figures), len(batch.issues))
-    return batch
+    return load.save_batch(batch, Path(staging_dir) / f"batch-{uuid.uuid4().hex}")
 
 
 def describe_files(batch: StagedBatch, items: list[WorkbookToRead]) -> list[tuple[int, str]]:
@@ -228,69 +242,62 @@ def describe_files(batch: StagedBatch, items: list[WorkbookToRead]) -> list[tupl
     return lines
 
 
-def only_units_filter(
-    plan: RunPlan, batches: list[StagedBatch], only_units: list[str]
-) -> tuple[list[StagedBatch], pd.DataFrame, pd.DataFrame]:
-    """With `only_units`, drop newly read files of other units (they are read on a later run)."""
+def files_left_out(plan: RunPlan, batches: list[load.SavedBatch], only_units: list[str]) -> set[str]:
+    """With `only_units`, the newly read files of other units: they are not recorded at all, so
+    the next run reads them."""
     if not only_units:
-        return batches, plan.new_raw_files, plan.sightings
+        return set()
     wanted = set(only_units)
-    kept, dropped = [], set()
-    for batch in batches:
-        keep = batch.files["unit_code"].isin(wanted)
-        dropped |= set(batch.files.loc[~keep, "file_sha256"])
-        shas = set(batch.files.loc[keep, "file_sha256"])
-        kept.append(
-            StagedBatch(**{name: frame[frame["file_sha256"].isin(shas)] for name, frame in vars(batch).items()})
-        )
-    raw = plan.new_raw_files
-    sightings = plan.sightings
-    if not raw.empty:
-        raw = raw[~raw["file_sha256"].isin(dropped)]
-    if not sightings.empty:
-        sightings = sightings[~sightings["file_sha256"].isin(dropped)]
-    return kept, raw, sightings
+    return {
+        sha for b in batches for sha, unit in zip(b.files["file_sha256"], b.files["unit_code"]) if unit not in wanted
+    }
 
 
 @task(name="load-warehouse", cache_policy=NO_CACHE, **FILE_RETRIES)
-def load_warehouse_task(ctx: RunContext, plan: RunPlan, batches: list[StagedBatch]) -> Path:
+def load_warehouse_task(ctx: RunContext, plan: RunPlan, batches: list[load.SavedBatch]) -> Path:
     """Returns the path of a new warehouse file holding the previous data plus this run's."""
     building = publish.building_path(ctx.published)
-    batches, raw, sightings = only_units_filter(plan, batches, ctx.only_units)
-    con = load.connect_new(building)
+    left_out = files_left_out(plan, batches, ctx.only_units)
+    raw, sightings = plan.new_raw_files, plan.sightings
+    if left_out and not raw.empty:
+        raw = raw[~raw["file_sha256"].isin(left_out)]
+    if left_out and not sightings.empty:
+        sightings = sightings[~sightings["file_sha256"].isin(left_out)]
+    con = load.connect_new(building, ctx.settings.run.duckdb_memory_limit)
     try:
         load.copy_previous(con, ctx.published, plan.keep_staging_of)
         checkpoint("load")
         load.load_raw(con, raw, sightings)
-        counts = load.load_batches(con, batches)
+        counts = load.load_batches(con, batches, left_out)
         load.load_reference(con, ctx.registry, ctx.settings, ctx.rubric, ctx.run_id, ctx.started_at)
     finally:
         con.close()
+    shutil.rmtree(ctx.staging_dir, ignore_errors=True)
     _logger().info("Loaded %s", ", ".join(f"{v} rows into {k}" for k, v in counts.items()))
     return building
 
 
 @task(name="build-marts", cache_policy=NO_CACHE)
-def build_marts_task(building: Path) -> list[str]:
+def build_marts_task(ctx: RunContext, building: Path) -> list[str]:
     """Returns the core and mart tables built by the SQL files."""
-    with duckdb.connect(str(building)) as con:
+    with connect_building(str(building), ctx.settings.run.duckdb_memory_limit) as con:
         created = marts.run_layers(con, ("20_core",))
         checkpoint("marts")
         return created + marts.run_layers(con, ("30_marts",))
 
 
 @task(name="score-awards", cache_policy=NO_CACHE)
-def score_awards_task(building: Path, rubric: Rubric) -> dict[str, int]:
+def score_awards_task(ctx: RunContext, building: Path) -> dict[str, int]:
     """Returns how many candidates were ranked; writes the award marts."""
-    with duckdb.connect(str(building)) as con:
+    with connect_building(str(building), ctx.settings.run.duckdb_memory_limit) as con:
         checkpoint("awards")
-        return awards.score_awards(con, rubric)
+        return awards.score_awards(con, ctx.rubric)
 
 
 @task(name="check-and-publish", cache_policy=NO_CACHE, **FILE_RETRIES)
 def check_and_publish_task(ctx: RunContext, building: Path) -> BuildResult:
     """Returns what was published; refuses to publish a warehouse that fails a check."""
-    with duckdb.connect(str(building)) as con:
+    with connect_building(str(building), ctx.settings.run.duckdb_memory_limit) as con:
         failing = marts.run_checks(con)
         if failing:
             raise PublishError(

@@ -10,7 +10,8 @@ from openpyxl.utils import get_column_letter
 
 def slow_workbook(path: Path, rows: int = 2000, cols: int = 200) -> Path:
     """A real, tiny (1 MB) .xlsx that passes every size check but keeps the reader busy for
-    seconds: a 00_THONGTIN sheet of 400,000 cells sharing one formula, each expanded in turn."""
+    seconds: a 00_THONGTIN sheet of 400,000 cells sharing one formula with no cached value (as
+    a script writes it), each expanded in turn."""
     last = get_column_letter(cols)
     letters = [get_column_letter(c) for c in range(1, cols + 1)]
     parts = [
@@ -21,9 +22,9 @@ def slow_workbook(path: Path, rows: int = 2000, cols: int = 200) -> Path:
         parts.append(f'<row r="{r}">')
         for i, letter in enumerate(letters):
             if r == 1 and i == 0:
-                parts.append(f'<c r="A1"><f t="shared" ref="A1:{last}{rows}" si="0">1+1</f><v>2</v></c>')
+                parts.append(f'<c r="A1"><f t="shared" ref="A1:{last}{rows}" si="0">1+1</f></c>')
             else:
-                parts.append(f'<c r="{letter}{r}"><f t="shared" si="0"/><v>2</v></c>')
+                parts.append(f'<c r="{letter}{r}"><f t="shared" si="0"/></c>')
         parts.append("</row>")
     parts.append("</sheetData></worksheet>")
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"

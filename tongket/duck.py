@@ -28,3 +28,13 @@ def table_names(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> s
             "select table_name from information_schema.tables where table_catalog = ?", [catalog]
         ).fetchall()
     return {r[0] for r in rows}
+
+
+def connect_building(
+    path: str, memory_limit: str = "", config: dict[str, Any] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A read-write connection to a warehouse being built, within the configured memory."""
+    options = dict(config or {})
+    if memory_limit:
+        options["memory_limit"] = memory_limit
+    return duckdb.connect(path, config=options)

@@ -69,6 +69,7 @@ class RunConfig(_Section):
     task_runner: Literal["threads", "processes", "dask"]
     dask_address: str = ""
     lock_wait_seconds: float = Field(ge=0)
+    duckdb_memory_limit: str = Field(default="1GB", pattern=r"^(\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB))?$")
 
 
 class Settings(_Section):

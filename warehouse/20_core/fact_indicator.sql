@@ -51,5 +51,4 @@ from expected_cells
 left join figures
     on figures.file_sha256 = expected_cells.file_sha256
     and figures.indicator_code = expected_cells.indicator_code
-    and figures.period = expected_cells.period
-order by expected_cells.unit_code, expected_cells.indicator_code, expected_cells.period;
+    and figures.period = expected_cells.period;

@@ -27,5 +27,4 @@ select
     figures.cell
 from figures
 inner join submissions using (file_sha256)
-where submissions.unit_code is not null
-order by submissions.unit_code, figures.indicator_code, figures.period, submissions.received_at;
+where submissions.unit_code is not null;
