@@ -8,6 +8,7 @@ written as a string: no formula, no hyperlink can come out of it.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import math
 import shutil
@@ -469,6 +470,67 @@ class SheetWriter:
             self.sheet.set_column(c, c, max(MIN_WIDTH, min(width, cap)) + 2)
 
 
+class CsvTable:
+    """A table too long for a useful sheet, written as CSV beside the workbook instead (same
+    columns, same order, UTF-8 with a BOM so Excel shows the Vietnamese right). Text that a
+    spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) is written after a `'`."""
+
+    def __init__(self, path: Path, columns: Sequence[Column]):
+        self.path = path
+        self.columns = list(columns)
+        self.rows = 0
+        self._handle = path.open("w", encoding="utf-8-sig", newline="")
+        self._csv = csv.writer(self._handle)
+
+    def header(self, columns: Sequence[Column] | None = None, freeze: bool = True) -> int:
+        self._csv.writerow([c.header for c in (columns or self.columns)])
+        return 0
+
+    def section(self, text: str, width: int | None = None) -> None:
+        self._csv.writerow([_csv_text(text)])
+
+    def write(self, values: Sequence[Any], kinds: Sequence[str] | None = None, bold: bool = False) -> int:
+        self._csv.writerow([_csv_text(_clean(v)) for v in values])
+        self.rows += 1
+        return self.rows
+
+    def finish(self) -> None:
+        self._handle.close()
+
+
+def _csv_text(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    if isinstance(value, bool):
+        return "Có" if value else "Không"
+    return value
+
+
+def _table(
+    book,
+    styles: Styles,
+    name: str,
+    facts: RunFacts,
+    unit_line: str,
+    columns: Sequence[Column],
+    csv_path: Path | None,
+    rows: int,
+    max_rows: int = EXCEL_MAX_ROWS,
+) -> SheetWriter | CsvTable:
+    """Where a table goes: its sheet, or (when `csv_path` is set) a CSV file with a sheet
+    in the workbook that says where it is and why."""
+    if csv_path is None:
+        return SheetWriter(book, styles, name, facts, unit_line, columns, max_rows=max_rows)
+    pointer = SheetWriter(book, styles, name, facts, unit_line, [Column("", "text")])
+    pointer.label(
+        f"Bảng này có {vi_int(rows)} dòng, quá dài cho một sheet: số liệu ở tệp {csv_path.name} "
+        "(cùng thư mục với tệp này; mở bằng Excel)."
+    )
+    pointer.label("Các cột: " + "; ".join(c.header for c in columns) + ".")
+    pointer.finish()
+    return CsvTable(csv_path, columns)
+
+
 def _stream(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Iterator[tuple]:
     """Rows of a query, fetched in chunks (never the whole result in Python at once)."""
     cursor = con.execute(sql, params or [])
@@ -877,7 +939,9 @@ def write_status(con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: Ru
     return writer
 
 
-def write_detail(con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: RunFacts) -> SheetWriter:
+def write_detail(
+    con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: RunFacts, csv_path: Path | None = None, rows: int = 0
+) -> SheetWriter | CsvTable:
     """Số liệu chi tiết: every unit's figures, one row per unit and indicator, years across."""
     columns = [
         Column("Mã đơn vị", "center"),
@@ -890,8 +954,15 @@ def write_detail(con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: Ru
         Column("Cả giai đoạn", "dec2"),
         Column("Ghi chú (ô không có số liệu)", "text"),
     ]
-    writer = SheetWriter(
-        book, styles, SHEET_DETAIL, facts, "theo cột Đơn vị tính; ô trống là đơn vị không báo cáo số liệu.", columns
+    writer = _table(
+        book,
+        styles,
+        SHEET_DETAIL,
+        facts,
+        "theo cột Đơn vị tính; ô trống là đơn vị không báo cáo số liệu.",
+        columns,
+        csv_path,
+        rows,
     )
     writer.header()
     status_case = (
@@ -925,7 +996,9 @@ def write_detail(con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: Ru
     return writer
 
 
-def write_narratives(con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: RunFacts) -> SheetWriter:
+def write_narratives(
+    con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: RunFacts, csv_path: Path | None = None, rows: int = 0
+) -> SheetWriter | CsvTable:
     """Tổng hợp đánh giá: every unit's answer to each question of 06_DANHGIA, grouped by question."""
     columns = [
         Column("STT", "center"),
@@ -934,7 +1007,9 @@ def write_narratives(con: duckdb.DuckDBPyConnection, book, styles: Styles, facts
         Column("Loại đơn vị", "text"),
         Column("Nội dung đơn vị báo cáo", "wrap"),
     ]
-    writer = SheetWriter(book, styles, SHEET_NARRATIVE, facts, "nội dung do đơn vị ghi (nguyên văn).", columns)
+    writer = _table(
+        book, styles, SHEET_NARRATIVE, facts, "nội dung do đơn vị ghi (nguyên văn).", columns, csv_path, rows
+    )
     writer.header()
     current: str | None = None
     number = 0
@@ -983,7 +1058,9 @@ def write_trace(
     facts: RunFacts,
     layouts: dict[str, AnnexLayout],
     max_rows: int = EXCEL_MAX_ROWS,
-) -> SheetWriter:
+    csv_path: Path | None = None,
+    rows: int = 0,
+) -> SheetWriter | CsvTable:
     """For every figure of Phụ lục 1-3: each unit cell summed into it, with its file, sheet and cell."""
     columns = [
         Column("Ô của năm trong phụ lục", "text"),
@@ -1000,7 +1077,7 @@ def write_trace(
         Column("Ô", "center"),
         Column("Ngày nhận tệp", "datetime"),
     ]
-    writer = SheetWriter(
+    writer = _table(
         book,
         styles,
         SHEET_TRACE,
@@ -1008,6 +1085,8 @@ def write_trace(
         "theo chỉ tiêu. Lọc cột A (hoặc B) theo một ô của phụ lục để xem các số đã cộng vào ô đó; "
         "các tỷ lệ tính từ chính các số này.",
         columns,
+        csv_path,
+        rows,
         max_rows=max_rows,
     )
     writer.header()
@@ -1050,8 +1129,37 @@ def write_trace(
 
 
 # --- the workbook -----------------------------------------------------------------------------
-def write_report_workbook(warehouse: Path, path: Path, trace_max_rows: int = EXCEL_MAX_ROWS) -> Path:
-    """Write the report workbook at `path` from a warehouse file; returns the path."""
+# Tables longer than this go to a CSV file beside the workbook (config outputs.max_rows_in_workbook):
+# a district's tables are a few thousand rows; a national run's traceability is millions.
+MAX_ROWS_IN_WORKBOOK = 300_000
+CSV_FILES = {
+    SHEET_DETAIL: "so-lieu-chi-tiet.csv",
+    SHEET_NARRATIVE: "tong-hop-danh-gia.csv",
+    SHEET_TRACE: "truy-xuat-nguon.csv",
+}
+
+
+def table_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows of the long tables, to decide where each goes."""
+    sheets = list(ANNEX_SOURCE_SHEET.values())
+    return {
+        SHEET_DETAIL: con.execute(
+            "select count(*) from (select distinct unit_code, indicator_code from mart_unit_indicator)"
+        ).fetchall()[0][0],
+        SHEET_NARRATIVE: con.execute("select count(*) from fact_narrative").fetchall()[0][0],
+        SHEET_TRACE: con.execute(
+            "select count(*) from fact_indicator f join dim_indicator i using (indicator_code) "
+            "where f.value is not null and i.sheet in (select unnest(?::varchar[]))",
+            [sheets],
+        ).fetchall()[0][0],
+    }
+
+
+def write_report_workbook(
+    warehouse: Path, path: Path, trace_max_rows: int = EXCEL_MAX_ROWS, max_rows_in_workbook: int = MAX_ROWS_IN_WORKBOOK
+) -> Path:
+    """Write the report workbook at `path` from a warehouse file; returns the path. Tables
+    longer than `max_rows_in_workbook` rows are written as CSV files beside it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         facts = read_run_facts(con)
@@ -1074,6 +1182,11 @@ def write_report_workbook(warehouse: Path, path: Path, trace_max_rows: int = EXC
             }
         )
         styles = Styles(book)
+        sizes = table_sizes(con)
+        csv_path = {
+            name: (path.parent / CSV_FILES[name] if rows > max_rows_in_workbook else None)
+            for name, rows in sizes.items()
+        }
         try:
             layouts = {name: write_annex(con, book, styles, facts, name) for name in ANNEX_SOURCE_SHEET}
             add_annex_charts(book, layouts)
@@ -1082,17 +1195,17 @@ def write_report_workbook(warehouse: Path, path: Path, trace_max_rows: int = EXC
             write_models(con, book, styles, facts)
             write_awards(con, book, styles, facts)
             write_status(con, book, styles, facts)
-            write_detail(con, book, styles, facts)
-            write_narratives(con, book, styles, facts)
-            write_trace(con, book, styles, facts, layouts, max_rows=trace_max_rows)
+            write_detail(con, book, styles, facts, csv_path[SHEET_DETAIL], sizes[SHEET_DETAIL])
+            write_narratives(con, book, styles, facts, csv_path[SHEET_NARRATIVE], sizes[SHEET_NARRATIVE])
+            write_trace(con, book, styles, facts, layouts, trace_max_rows, csv_path[SHEET_TRACE], sizes[SHEET_TRACE])
         finally:
             book.close()
     return path
 
 
-def write_report_tables(warehouse: Path, run_dir: Path) -> Path:
+def write_report_tables(warehouse: Path, run_dir: Path, max_rows_in_workbook: int = MAX_ROWS_IN_WORKBOOK) -> Path:
     """Write the run's report workbook into its output folder; returns the file."""
-    return write_report_workbook(warehouse, run_dir / REPORT_FILE)
+    return write_report_workbook(warehouse, run_dir / REPORT_FILE, max_rows_in_workbook=max_rows_in_workbook)
 
 
 LATEST_DIR = "latest"

@@ -337,7 +337,7 @@ def write_report_task(ctx: RunContext, result: BuildResult) -> Path:
     """Returns the report workbook (Phụ lục 1-5, status, detail, narratives, traceability)."""
     from tasks.reports import write_report_tables
 
-    path = write_report_tables(result.warehouse, run_outputs_dir(ctx))
+    path = write_report_tables(result.warehouse, run_outputs_dir(ctx), ctx.settings.outputs.max_rows_in_workbook)
     _logger().info("Report tables: %s", path)
     return path
 

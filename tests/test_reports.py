@@ -487,6 +487,38 @@ def test_the_trace_continues_in_a_new_sheet_past_the_row_limit(run, tmp_path):
     assert rows == figures
 
 
+def test_tables_too_long_for_a_sheet_go_to_csv_files_beside_the_workbook(run, tmp_path):
+    import csv
+
+    warehouse, _, _ = run
+    path = reports.write_report_workbook(warehouse, tmp_path / "r.xlsx", max_rows_in_workbook=100)
+    sizes = query(
+        warehouse,
+        "select (select count(*) from (select distinct unit_code, indicator_code from mart_unit_indicator)) as detail, "
+        "(select count(*) from fact_narrative) as narratives",
+    ).iloc[0]
+    with (tmp_path / "so-lieu-chi-tiet.csv").open(encoding="utf-8-sig", newline="") as handle:
+        detail = list(csv.reader(handle))
+    assert detail[0][:3] == ["Mã đơn vị", "Tên đơn vị", "Loại đơn vị"]
+    assert len(detail) - 1 == sizes["detail"]
+    with (tmp_path / "tong-hop-danh-gia.csv").open(encoding="utf-8-sig", newline="") as handle:
+        narratives = [row for row in csv.reader(handle)]
+    answers = [row[4] for row in narratives if len(row) == 5][1:]
+    assert len(answers) == sizes["narratives"]
+    # a unit's answer typed as a formula is text in the CSV too (Excel would run `=...`)
+    assert not [a for a in answers if a[:1] in ("=", "+", "-", "@")]
+    assert {"'" + text for text in NARRATIVE_TEXTS.values()} <= set(answers)
+    assert (tmp_path / "truy-xuat-nguon.csv").is_file()
+    book = CalamineWorkbook.from_path(str(path))
+    pointer = book.get_sheet_by_name(SHEET_DETAIL).to_python(skip_empty_area=False)
+    book.close()
+    notes = [r[0] for r in pointer if isinstance(r[0], str) and "so-lieu-chi-tiet.csv" in r[0]]
+    assert notes == [
+        f"Bảng này có {reports.vi_int(int(sizes['detail']))} dòng, quá dài cho một sheet: số liệu ở tệp "
+        "so-lieu-chi-tiet.csv (cùng thư mục với tệp này; mở bằng Excel)."
+    ]
+
+
 def test_marts_dims_and_facts_are_exported_as_parquet(run):
     warehouse, _, run_dir = run
     folder = run_dir / "parquet"

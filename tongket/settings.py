@@ -72,12 +72,17 @@ class RunConfig(_Section):
     duckdb_memory_limit: str = Field(default="1GB", pattern=r"^(\d+(\.\d+)?\s*(KB|MB|GB|KiB|MiB|GiB))?$")
 
 
+class OutputsConfig(_Section):
+    max_rows_in_workbook: int = Field(default=300_000, gt=0, le=1_048_000)
+
+
 class Settings(_Section):
     district: DistrictConfig
     paths: PathsConfig
     limits: LimitsConfig
     validation: ValidationConfig
     run: RunConfig
+    outputs: OutputsConfig = OutputsConfig()
     config_path: Path = DEFAULT_CONFIG_PATH
     rubric_path: Path = DEFAULT_RUBRIC_PATH
 
