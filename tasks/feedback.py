@@ -11,9 +11,12 @@ feedback has the list only.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
+import json
 import logging
 import re
+import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,7 @@ from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.read import match_sheet_name
+from tasks.reports import LATEST_DIR
 from tongket.text import fold_key
 
 FEEDBACK_DIR = "phan-hoi"
@@ -102,11 +106,12 @@ class Problem:
 
 TARGETS_SQL = """
 with problem_files as (
-    -- R20 alone (a correction replaced an earlier file) is news, not a problem to fix
+    -- a problem the unit can act on: R18 (it came late) and R20 (a correction replaced an
+    -- earlier file) are news for the office, not something to fix
     select file_sha256
     from validation_issue
     group by file_sha256
-    having count(*) filter (where rule_id <> 'R20') > 0
+    having count(*) filter (where rule_id not in ('R18', 'R20')) > 0
 ),
 
 unopenable as (
@@ -419,14 +424,47 @@ def write_feedback(warehouse: Path, run_dir: Path) -> list[Path]:
         targets = {t.file_sha256: t for t in feedback_targets(con)}
         if not targets:
             return written
+        previous_dir = run_dir.parent / LATEST_DIR / FEEDBACK_DIR
+        previous = _read_manifest(previous_dir)
+        manifest: dict[str, str] = {}
         cursor = con.execute(PROBLEMS_SQL, [list(targets)])
         rows = iter(lambda: cursor.fetchmany(10_000), [])
         for sha, group in itertools.groupby(itertools.chain.from_iterable(rows), key=lambda r: r[0]):
             target = targets[sha]
             problems = [Problem(*row[1:]) for row in group]
             path = out_dir / feedback_file_name(target)
+            key = _content_key(target, problems)
             try:
-                written.append(write_feedback_workbook(target, problems, path, checked))
+                if previous.get(path.name) == key and (previous_dir / path.name).is_file():
+                    shutil.copy2(previous_dir / path.name, path)  # the same file, the same problems
+                else:
+                    write_feedback_workbook(target, problems, path, checked)
+                written.append(path)
+                manifest[path.name] = key
             except Exception:  # one unit's feedback never stops the others'
                 log.exception("Could not write the feedback for %s", target.file_name)
+    (out_dir / MANIFEST).write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=0, sort_keys=True), encoding="utf-8"
+    )
     return written
+
+
+MANIFEST = ".manifest.json"  # feedback file -> what it was made from, to reuse it on the next run
+
+
+def _content_key(target: FeedbackTarget, problems: list[Problem]) -> str:
+    """What a feedback workbook is made from: the file as sent and its problems (a later run
+    with the same key writes the very same workbook, but for the time it was checked)."""
+    payload = json.dumps(
+        [target.file_sha256, target.unit_code, target.unit_name, target.status, [vars(p) for p in problems]],
+        ensure_ascii=False,
+        default=str,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _read_manifest(folder: Path) -> dict[str, str]:
+    try:
+        return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

@@ -1131,7 +1131,7 @@ def write_trace(
 # --- the workbook -----------------------------------------------------------------------------
 # Tables longer than this go to a CSV file beside the workbook (config outputs.max_rows_in_workbook):
 # a district's tables are a few thousand rows; a national run's traceability is millions.
-MAX_ROWS_IN_WORKBOOK = 300_000
+MAX_ROWS_IN_WORKBOOK = 50_000
 CSV_FILES = {
     SHEET_DETAIL: "so-lieu-chi-tiet.csv",
     SHEET_NARRATIVE: "tong-hop-danh-gia.csv",

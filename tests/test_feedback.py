@@ -4,6 +4,8 @@ unit's own workbook with each problem cell coloured and commented."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 import re
 import zipfile
 from pathlib import Path
@@ -75,7 +77,7 @@ def test_one_feedback_workbook_per_unit_whose_file_has_problems(run):
         """
         select distinct s.unit_code, u.unit_name
         from validation_issue i join submission s using (file_sha256) join dim_unit u on u.unit_code = s.unit_code
-        where s.is_current and i.rule_id <> 'R20'
+        where s.is_current and i.rule_id not in ('R18', 'R20')
         """,
     )
     expected = {f"{r.unit_code}_{fold_key(r.unit_name).replace(' ', '-')}.xlsx" for r in units.itertuples()}
@@ -242,7 +244,8 @@ def test_feedback_goes_to_each_units_latest_file_only():
         create table raw_file as select file_sha256, '/nowhere/' || file_sha256 as archive_path from submission;
         create table dim_unit as select * from (values ('U1', 'Một'), ('U2', 'Hai'), ('U3', 'Ba')) t(unit_code, unit_name);
         create table validation_issue as select * from (values
-            ('s1', 'R16'), ('s2', 'R17'), ('s3', 'R16'), ('s4', 'R01'), ('s5', 'R20'), ('s6', 'R14'), ('s7', 'R15')
+            ('s1', 'R16'), ('s2', 'R17'), ('s3', 'R16'), ('s4', 'R01'), ('s5', 'R20'), ('s5', 'R18'),
+            ('s6', 'R14'), ('s7', 'R15')
         ) t(file_sha256, rule_id);
         """
     )
@@ -259,3 +262,25 @@ def test_file_names_are_safe_and_name_the_unit():
     assert feedback_file_name(target) == "157-CQ-01_phong-tu-phap.xlsx"
     nobody = FeedbackTarget("d" * 64, "../Báo cáo?.xlsx", None, None, "rejected", None, None, None, False)
     assert re.fullmatch(r"chua-xac-dinh-don-vi_bao-cao_dddddddd\.xlsx", feedback_file_name(nobody))
+
+
+@pytest.mark.slow
+def test_an_unchanged_units_feedback_is_reused_by_the_next_run(run, tmp_path):
+    from tasks.feedback import MANIFEST, write_feedback
+
+    warehouse, _, folder = run
+    outputs = tmp_path / "outputs"
+    (outputs / "latest").mkdir(parents=True)
+    shutil.copytree(folder, outputs / "latest" / "phan-hoi")
+    first = sorted(folder.glob("*.xlsx"))
+    stale = first[0]
+    (outputs / "latest" / "phan-hoi" / stale.name).write_bytes(b"an earlier run's copy")
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    manifest[first[1].name] = "what another file looked like"
+    (outputs / "latest" / "phan-hoi" / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    written = write_feedback(warehouse, outputs / "next-run")
+    assert sorted(p.name for p in written) == [p.name for p in first]
+    # same key: the previous file is taken as it is (here, recognisably, the planted bytes) ...
+    assert (outputs / "next-run" / "phan-hoi" / stale.name).read_bytes() == b"an earlier run's copy"
+    # ... a different key: written again
+    assert (outputs / "next-run" / "phan-hoi" / first[1].name).read_bytes()[:2] == b"PK"

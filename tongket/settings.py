@@ -73,7 +73,7 @@ class RunConfig(_Section):
 
 
 class OutputsConfig(_Section):
-    max_rows_in_workbook: int = Field(default=300_000, gt=0, le=1_048_000)
+    max_rows_in_workbook: int = Field(default=50_000, gt=0, le=1_048_000)
 
 
 class Settings(_Section):
