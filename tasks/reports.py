@@ -8,7 +8,6 @@ written as a string: no formula, no hyperlink can come out of it.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import math
 import shutil
@@ -470,65 +469,58 @@ class SheetWriter:
             self.sheet.set_column(c, c, max(MIN_WIDTH, min(width, cap)) + 2)
 
 
-class CsvTable:
-    """A table too long for a useful sheet, written as CSV beside the workbook instead (same
-    columns, same order, UTF-8 with a BOM so Excel shows the Vietnamese right). Text that a
-    spreadsheet would take for a formula (`=`, `+`, `-`, `@` first) is written after a `'`."""
-
-    def __init__(self, path: Path, columns: Sequence[Column]):
-        self.path = path
-        self.columns = list(columns)
-        self.rows = 0
-        self._handle = path.open("w", encoding="utf-8-sig", newline="")
-        self._csv = csv.writer(self._handle)
-
-    def header(self, columns: Sequence[Column] | None = None, freeze: bool = True) -> int:
-        self._csv.writerow([c.header for c in (columns or self.columns)])
-        return 0
-
-    def section(self, text: str, width: int | None = None) -> None:
-        self._csv.writerow([_csv_text(text)])
-
-    def write(self, values: Sequence[Any], kinds: Sequence[str] | None = None, bold: bool = False) -> int:
-        self._csv.writerow([_csv_text(_clean(v)) for v in values])
-        self.rows += 1
-        return self.rows
-
-    def finish(self) -> None:
-        self._handle.close()
+BOM = b"\xef\xbb\xbf"  # so Excel reads the CSV's Vietnamese as UTF-8
 
 
-def _csv_text(value: Any) -> Any:
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    if isinstance(value, bool):
-        return "Có" if value else "Không"
-    return value
+def _sql_text(expr: str) -> str:
+    """A text column for a CSV Excel will open: text that would run as a formula (`=`, `+`,
+    `-`, `@` first) is written after a `'`."""
+    return f"case when left({expr}, 1) in ('=', '+', '-', '@') then '''' || {expr} else {expr} end"
 
 
-def _table(
-    book,
-    styles: Styles,
-    name: str,
-    facts: RunFacts,
-    unit_line: str,
-    columns: Sequence[Column],
-    csv_path: Path | None,
-    rows: int,
-    max_rows: int = EXCEL_MAX_ROWS,
-) -> SheetWriter | CsvTable:
-    """Where a table goes: its sheet, or (when `csv_path` is set) a CSV file with a sheet
-    in the workbook that says where it is and why."""
-    if csv_path is None:
-        return SheetWriter(book, styles, name, facts, unit_line, columns, max_rows=max_rows)
+def _sql_unit_type(expr: str) -> str:
+    cases = " ".join(f"when '{k}' then '{v}'" for k, v in UNIT_TYPE_VI.items())
+    return f"case {expr} {cases} else {expr} end"
+
+
+def copy_csv(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: list | None,
+    columns: Sequence[tuple[str, Column]],
+    path: Path,
+) -> None:
+    """Write a query's rows as a CSV file with the table's Vietnamese headers (DuckDB's COPY:
+    seconds for millions of rows); `columns` pairs each query column with its Column, whose
+    kind says how it is written (`unit_type` in words, text made formula-safe)."""
+    select = []
+    for name, column in columns:
+        expr = f'q."{name}"'
+        if column.kind == "unit_type":
+            expr = _sql_unit_type(expr)
+        elif column.kind in ("text", "wrap", "center"):
+            expr = _sql_text(f"cast({expr} as varchar)")
+        header = column.header.replace('"', "")
+        select.append(f'{expr} as "{header}"')
+    raw = path.with_name(path.name + ".part")
+    target = str(raw).replace("'", "''")
+    con.execute(
+        f"copy (select {', '.join(select)} from ({sql}) as q) to '{target}' (header, delimiter ',')", params or []
+    )
+    with path.open("wb") as out, raw.open("rb") as source:
+        out.write(BOM)
+        shutil.copyfileobj(source, out, 1 << 20)
+    raw.unlink()
+
+
+def _pointer_sheet(book, styles: Styles, name: str, facts: RunFacts, unit_line: str, csv_path: Path, rows: int) -> None:
+    """The sheet of a table written as CSV: where it is and why."""
     pointer = SheetWriter(book, styles, name, facts, unit_line, [Column("", "text")])
     pointer.label(
         f"Bảng này có {vi_int(rows)} dòng, quá dài cho một sheet: số liệu ở tệp {csv_path.name} "
         "(cùng thư mục với tệp này; mở bằng Excel)."
     )
-    pointer.label("Các cột: " + "; ".join(c.header for c in columns) + ".")
     pointer.finish()
-    return CsvTable(csv_path, columns)
 
 
 def _stream(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Iterator[tuple]:
@@ -939,40 +931,32 @@ def write_status(con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: Ru
     return writer
 
 
-def write_detail(
-    con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: RunFacts, csv_path: Path | None = None, rows: int = 0
-) -> SheetWriter | CsvTable:
-    """Số liệu chi tiết: every unit's figures, one row per unit and indicator, years across."""
-    columns = [
-        Column("Mã đơn vị", "center"),
-        Column("Tên đơn vị", "text"),
-        Column("Loại đơn vị", "text"),
-        Column("Mã số", "center"),
-        Column("Chỉ tiêu", "text"),
-        Column("Đơn vị tính", "center"),
-        *[Column(label, "dec2") for _, label in facts.periods],
-        Column("Cả giai đoạn", "dec2"),
-        Column("Ghi chú (ô không có số liệu)", "text"),
+DETAIL_UNIT_LINE = "theo cột Đơn vị tính; ô trống là đơn vị không báo cáo số liệu."
+
+
+def detail_columns(facts: RunFacts) -> list[tuple[str, Column]]:
+    """The detail table's query columns and how each is shown."""
+    return [
+        ("unit_code", Column("Mã đơn vị", "center")),
+        ("unit_name", Column("Tên đơn vị", "text")),
+        ("unit_type", Column("Loại đơn vị", "unit_type")),
+        ("indicator_code", Column("Mã số", "center")),
+        ("label_vi", Column("Chỉ tiêu", "text")),
+        ("unit_vi", Column("Đơn vị tính", "center")),
+        *[(f"p{int(p)}", Column(label, "dec2")) for p, label in facts.periods],
+        ("p0", Column("Cả giai đoạn", "dec2")),
+        ("note", Column("Ghi chú (ô không có số liệu)", "text")),
     ]
-    writer = _table(
-        book,
-        styles,
-        SHEET_DETAIL,
-        facts,
-        "theo cột Đơn vị tính; ô trống là đơn vị không báo cáo số liệu.",
-        columns,
-        csv_path,
-        rows,
-    )
-    writer.header()
+
+
+def detail_sql(facts: RunFacts) -> str:
     status_case = (
         "case m.value_status " + " ".join(f"when '{k}' then '{v}'" for k, v in VALUE_STATUS_VI.items()) + " end"
     )
-    rows = _stream(
-        con,
-        f"""
-        select m.unit_code, any_value(m.unit_name), any_value(m.unit_type), m.indicator_code,
-               any_value(i.label_vi), any_value(i.unit_vi), any_value(i.value_type),
+    return f"""
+        select m.unit_code, any_value(m.unit_name) as unit_name, any_value(m.unit_type) as unit_type,
+               m.indicator_code, any_value(i.label_vi) as label_vi, any_value(i.unit_vi) as unit_vi,
+               any_value(i.value_type) as value_type,
                {_period_columns(facts)},
                any_value(m.value) filter (where m.period = 0) as p0,
                string_agg(p.label_vi || ': ' || {status_case}, '; ' order by m.period)
@@ -982,10 +966,24 @@ def write_detail(
         left join dim_period p on p.period = m.period
         group by m.unit_code, m.indicator_code
         order by any_value(m.unit_type) desc, m.unit_code, any_value(i.sort_order)
-        """,
-    )
+        """
+
+
+def write_detail(
+    con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: RunFacts, csv_path: Path | None = None, rows: int = 0
+) -> None:
+    """Số liệu chi tiết: every unit's figures, one row per unit and indicator, years across
+    (as a CSV file beside the workbook when `csv_path` is given)."""
+    columns = detail_columns(facts)
+    if csv_path is not None:
+        copy_csv(con, detail_sql(facts), None, columns, csv_path)
+        _pointer_sheet(book, styles, SHEET_DETAIL, facts, DETAIL_UNIT_LINE, csv_path, rows)
+        return
+    shown = [c if c.kind != "unit_type" else Column(c.header, "text") for _, c in columns]
+    writer = SheetWriter(book, styles, SHEET_DETAIL, facts, DETAIL_UNIT_LINE, shown)
+    writer.header()
     n_periods = len(facts.periods)
-    for code, name, unit_type, indicator, label, unit_vi, value_type, *rest in rows:
+    for code, name, unit_type, indicator, label, unit_vi, value_type, *rest in _stream(con, detail_sql(facts)):
         values, note = rest[: n_periods + 1], rest[n_periods + 1]
         number_kind = "dec2" if value_type == "decimal" else "int"
         writer.write(
@@ -993,13 +991,24 @@ def write_detail(
             ["center", "text", "text", "center", "text", "center"] + [number_kind] * len(values) + ["text"],
         )
     writer.finish()
-    return writer
+
+
+NARRATIVE_UNIT_LINE = "nội dung do đơn vị ghi (nguyên văn)."
+NARRATIVE_SQL = """
+    select dense_rank() over (order by q.sort_order) as question_no, q.question_vi, u.unit_code, u.unit_name,
+           u.unit_type, n.answer
+    from fact_narrative n
+    join dim_question q using (question_code)
+    join dim_unit u using (unit_code)
+    order by q.sort_order, u.unit_type desc, u.unit_code
+    """
 
 
 def write_narratives(
     con: duckdb.DuckDBPyConnection, book, styles: Styles, facts: RunFacts, csv_path: Path | None = None, rows: int = 0
-) -> SheetWriter | CsvTable:
-    """Tổng hợp đánh giá: every unit's answer to each question of 06_DANHGIA, grouped by question."""
+) -> None:
+    """Tổng hợp đánh giá: every unit's answer to each question of 06_DANHGIA, grouped by
+    question (as a CSV file with a question column when `csv_path` is given)."""
     columns = [
         Column("STT", "center"),
         Column("Mã đơn vị", "center"),
@@ -1007,30 +1016,33 @@ def write_narratives(
         Column("Loại đơn vị", "text"),
         Column("Nội dung đơn vị báo cáo", "wrap"),
     ]
-    writer = _table(
-        book, styles, SHEET_NARRATIVE, facts, "nội dung do đơn vị ghi (nguyên văn).", columns, csv_path, rows
-    )
+    if csv_path is not None:
+        copy_csv(
+            con,
+            NARRATIVE_SQL,
+            None,
+            [
+                ("question_vi", Column("Nội dung đánh giá", "text")),
+                ("unit_code", columns[1]),
+                ("unit_name", columns[2]),
+                ("unit_type", Column("Loại đơn vị", "unit_type")),
+                ("answer", columns[4]),
+            ],
+            csv_path,
+        )
+        _pointer_sheet(book, styles, SHEET_NARRATIVE, facts, NARRATIVE_UNIT_LINE, csv_path, rows)
+        return
+    writer = SheetWriter(book, styles, SHEET_NARRATIVE, facts, NARRATIVE_UNIT_LINE, columns)
     writer.header()
     current: str | None = None
     number = 0
-    rows = _stream(
-        con,
-        """
-        select dense_rank() over (order by q.sort_order), q.question_vi, u.unit_code, u.unit_name, u.unit_type, n.answer
-        from fact_narrative n
-        join dim_question q using (question_code)
-        join dim_unit u using (unit_code)
-        order by q.sort_order, u.unit_type desc, u.unit_code
-        """,
-    )
-    for order, question, code, name, unit_type, answer in rows:
+    for order, question, code, name, unit_type, answer in _stream(con, NARRATIVE_SQL):
         if question != current:
             writer.section(f"{order}. {question}")
             current, number = question, 0
         number += 1
         writer.write([number, code, name, UNIT_TYPE_VI.get(unit_type, unit_type), answer])
     writer.finish()
-    return writer
 
 
 # --- traceability -----------------------------------------------------------------------------
@@ -1051,6 +1063,52 @@ def trace_refs(layouts: dict[str, AnnexLayout]) -> pd.DataFrame:
     )
 
 
+TRACE_UNIT_LINE = (
+    "theo chỉ tiêu. Lọc cột A (hoặc B) theo một ô của phụ lục để xem các số đã cộng vào ô đó; "
+    "các tỷ lệ tính từ chính các số này."
+)
+TRACE_SQL = """
+    with figures as (
+        select f.*, u.unit_name, u.unit_type, i.label_vi, i.kind, i.value_type, i.sort_order,
+               max(f.period) over (partition by f.unit_code, f.indicator_code) as last_period
+        from fact_indicator f
+        join dim_unit u using (unit_code)
+        join dim_indicator i using (indicator_code)
+        where f.value is not null and i.sheet in (select unnest(?::varchar[]))
+    )
+    select y.refs as year_refs, w.refs as window_refs, f.indicator_code, f.label_vi, p.label_vi as period_label,
+           f.unit_code, f.unit_name, f.unit_type, f.value, s.file_name, f.sheet, f.cell, s.received_at,
+           f.value_type
+    from figures f
+    join dim_period p using (period)
+    join submission s using (file_sha256)
+    join trace_refs_frame y
+        on y.indicator_code = f.indicator_code and y.unit_type = f.unit_type and y.period = f.period
+    left join trace_refs_frame w
+        on w.indicator_code = f.indicator_code and w.unit_type = f.unit_type and w.period = 0
+        and (f.kind = 'flow' or (f.kind = 'stock' and f.period = f.last_period))
+    order by f.sort_order, f.period, f.unit_type desc, f.unit_code
+    """
+
+
+def trace_columns() -> list[tuple[str, Column]]:
+    return [
+        ("year_refs", Column("Ô của năm trong phụ lục", "text")),
+        ("window_refs", Column("Ô cả giai đoạn trong phụ lục", "text")),
+        ("indicator_code", Column("Mã số", "center")),
+        ("label_vi", Column("Chỉ tiêu", "text")),
+        ("period_label", Column("Năm", "center")),
+        ("unit_code", Column("Mã đơn vị", "center")),
+        ("unit_name", Column("Tên đơn vị", "text")),
+        ("unit_type", Column("Loại đơn vị", "unit_type")),
+        ("value", Column("Giá trị", "dec2")),
+        ("file_name", Column("Tệp đơn vị gửi", "text")),
+        ("sheet", Column("Sheet", "center")),
+        ("cell", Column("Ô", "center")),
+        ("received_at", Column("Ngày nhận tệp", "datetime")),
+    ]
+
+
 def write_trace(
     con: duckdb.DuckDBPyConnection,
     book,
@@ -1060,72 +1118,28 @@ def write_trace(
     max_rows: int = EXCEL_MAX_ROWS,
     csv_path: Path | None = None,
     rows: int = 0,
-) -> SheetWriter | CsvTable:
-    """For every figure of Phụ lục 1-3: each unit cell summed into it, with its file, sheet and cell."""
-    columns = [
-        Column("Ô của năm trong phụ lục", "text"),
-        Column("Ô cả giai đoạn trong phụ lục", "text"),
-        Column("Mã số", "center"),
-        Column("Chỉ tiêu", "text"),
-        Column("Năm", "center"),
-        Column("Mã đơn vị", "center"),
-        Column("Tên đơn vị", "text"),
-        Column("Loại đơn vị", "text"),
-        Column("Giá trị", "dec2"),
-        Column("Tệp đơn vị gửi", "text"),
-        Column("Sheet", "center"),
-        Column("Ô", "center"),
-        Column("Ngày nhận tệp", "datetime"),
-    ]
-    writer = _table(
-        book,
-        styles,
-        SHEET_TRACE,
-        facts,
-        "theo chỉ tiêu. Lọc cột A (hoặc B) theo một ô của phụ lục để xem các số đã cộng vào ô đó; "
-        "các tỷ lệ tính từ chính các số này.",
-        columns,
-        csv_path,
-        rows,
-        max_rows=max_rows,
-    )
-    writer.header()
+) -> None:
+    """For every figure of Phụ lục 1-3: each unit cell summed into it, with its file, sheet and
+    cell (as a CSV file beside the workbook when `csv_path` is given)."""
+    columns = trace_columns()
+    params = [list(ANNEX_SOURCE_SHEET.values())]
     con.register("trace_refs_frame", trace_refs(layouts))
     try:
-        rows = _stream(
-            con,
-            """
-            with figures as (
-                select f.*, u.unit_name, u.unit_type, i.label_vi, i.kind, i.value_type, i.sort_order,
-                       max(f.period) over (partition by f.unit_code, f.indicator_code) as last_period
-                from fact_indicator f
-                join dim_unit u using (unit_code)
-                join dim_indicator i using (indicator_code)
-                where f.value is not null and i.sheet in (select unnest(?::varchar[]))
-            )
-            select y.refs, w.refs, f.indicator_code, f.label_vi, p.label_vi, f.unit_code, f.unit_name,
-                   f.unit_type, f.value, s.file_name, f.sheet, f.cell, s.received_at, f.value_type
-            from figures f
-            join dim_period p using (period)
-            join submission s using (file_sha256)
-            join trace_refs_frame y
-                on y.indicator_code = f.indicator_code and y.unit_type = f.unit_type and y.period = f.period
-            left join trace_refs_frame w
-                on w.indicator_code = f.indicator_code and w.unit_type = f.unit_type and w.period = 0
-                and (f.kind = 'flow' or (f.kind = 'stock' and f.period = f.last_period))
-            order by f.sort_order, f.period, f.unit_type desc, f.unit_code
-            """,
-            [list(ANNEX_SOURCE_SHEET.values())],
-        )
-        kinds = [c.kind for c in columns]
-        for *row, value_type in rows:
+        if csv_path is not None:
+            copy_csv(con, TRACE_SQL, params, columns, csv_path)
+            _pointer_sheet(book, styles, SHEET_TRACE, facts, TRACE_UNIT_LINE, csv_path, rows)
+            return
+        shown = [c if c.kind != "unit_type" else Column(c.header, "text") for _, c in columns]
+        writer = SheetWriter(book, styles, SHEET_TRACE, facts, TRACE_UNIT_LINE, shown, max_rows=max_rows)
+        writer.header()
+        kinds = [c.kind for c in shown]
+        for *row, value_type in _stream(con, TRACE_SQL, params):
             row[7] = UNIT_TYPE_VI.get(row[7], row[7])
             kinds[8] = "dec2" if value_type == "decimal" else "int"
             writer.write(row, kinds)
+        writer.finish()
     finally:
         con.unregister("trace_refs_frame")
-    writer.finish()
-    return writer
 
 
 # --- the workbook -----------------------------------------------------------------------------

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import re
+import shutil
 import zipfile
 from pathlib import Path
 
