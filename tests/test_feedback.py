@@ -115,12 +115,12 @@ def test_the_first_sheet_lists_every_problem_in_vietnamese(run):
     assert heading[1] == f"Đơn vị: Xã Quý Hòa (mã {planted.text_unit})"
     assert heading[2].startswith(f"Tệp đã nhận: {file_name}, nhận lúc ")
     # 'abc' in G8 (R14); the unit's =SUM(E8:I8) in J8 skips that text as Excel does, so it equals
-    # the total of the figures that could be read (no R11); an R13 warning
+    # the total of the figures that could be read (no R11)
     assert heading[3] == (
-        "Kết quả: Báo cáo đã được tiếp nhận; có 1 lỗi (số liệu có lỗi không được tổng hợp) và 1 cảnh báo. "
+        "Kết quả: Báo cáo đã được tiếp nhận; có 1 lỗi (số liệu có lỗi không được tổng hợp). "
         "Đề nghị đơn vị sửa và gửi lại báo cáo."
     )
-    assert [(r[2], r[4]) for r in rows] == [("R14", planted.text_cell), ("R13", "I14")]
+    assert [(r[2], r[4]) for r in rows] == [("R14", planted.text_cell)]
 
 
 @pytest.mark.slow

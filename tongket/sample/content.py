@@ -3,7 +3,7 @@
 Figures follow the typical ranges of `indicators.csv` for the unit's type; 2017 and 2021 are
 scaled to their 7 and 5 months; stocks change slowly from year to year; every error rule of
 `rules.csv` is satisfied, so a clean sample loads every figure. Warnings occur as in real data:
-a few late reports (R18) and a few year-on-year jumps in contest entries and copies (R13).
+a few late reports (R18) and a few outliers against the unit type's median (R13).
 A unit's content depends only on (seed, unit code): the national corpus can be generated in
 parallel and any unit can be regenerated alone.
 """
@@ -150,9 +150,17 @@ def generate_figures(rng: random.Random, unit_type: str) -> dict[tuple[str, int]
     minority_share = rng.uniform(0.55, 0.95) if unit_type == "commune" else rng.uniform(0.2, 0.6)
     series["PB_LUOT"] = {y: float(round(series["PB_CUOC"][y] * per_session)) for y in PERIOD_YEARS}
     series["PB_LUOT_DTTS"] = {y: float(round(series["PB_LUOT"][y] * minority_share)) for y in PERIOD_YEARS}
-    series["THI_LUOT"] = {y: float(series["THI_CUOC"][y] * rng.randint(100, 300)) for y in PERIOD_YEARS}
+    # Entries per contest and copies per title are habits of a unit: they drift, they do not jump.
+    # (Five draws each, as many as before, so every other figure of a seed stays what it was.)
+    entries = [rng.randint(100, 300) for _ in PERIOD_YEARS]
+    series["THI_LUOT"] = {
+        y: float(round(series["THI_CUOC"][y] * entries[0] * (0.9 + 0.2 * (e - 100) / 200)))
+        for y, e in zip(PERIOD_YEARS, entries)
+    }
+    copies = [rng.uniform(30, 300) for _ in PERIOD_YEARS]
     series["TL_BAN"] = {
-        y: max(series["TL_LOAI"][y], float(round(series["TL_LOAI"][y] * rng.uniform(30, 300)))) for y in PERIOD_YEARS
+        y: max(series["TL_LOAI"][y], float(round(series["TL_LOAI"][y] * copies[0] * (0.9 + 0.2 * (c - 30) / 270))))
+        for y, c in zip(PERIOD_YEARS, copies)
     }
     if unit_type == "commune":
         series["TTV"] = _stock_series(rng, 5, 30)
