@@ -5,6 +5,9 @@ only at the file's size, magic bytes, OLE directory and zip directory, and then 
 zip member at most up to the size its directory declares: a member that inflates to more than
 it declares (a bomb with lying sizes) is caught after one chunk past its declared size, and the
 declared sizes are capped before anything is inflated. Nothing is inflated past the caps.
+While inflating, the XML parts are searched for an entity declaration (`<!ENTITY`): Office and
+OpenDocument files never declare one, and entities are how an XML "billion laughs" bomb expands
+a few kilobytes into gigabytes (or an external entity reads a file of the machine).
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ _CHUNK = 1 << 16
 _MACRO_WORKBOOK_TYPE = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 _ENCRYPTED_OOXML_STREAMS = {"EncryptedPackage", "EncryptionInfo"}
 _XLS_STREAMS = {"Workbook", "Book"}
+# An entity declaration, in the encodings an XML part may use.
+_DECLARATIONS = tuple("<!ENTITY".encode(encoding) for encoding in ("ascii", "utf-16-le", "utf-16-be"))
+_DECLARATION_TAIL = max(len(m) for m in _DECLARATIONS) - 1
+_MARKUP_SUFFIXES = (".xml", ".rels", ".vml")
 _OTHER_OFFICE_STREAMS = {"WordDocument": "tệp Word (.doc)", "PowerPoint Document": "tệp PowerPoint (.ppt)"}
 
 
@@ -121,9 +128,27 @@ class _Bomb(Exception):
     """A zip member inflates past what its directory declares."""
 
 
+class _Declaration(Exception):
+    """An XML part declares entities."""
+
+
+class _MarkupScanner:
+    """Finds an entity declaration in a part read chunk by chunk."""
+
+    def __init__(self) -> None:
+        self._tail = b""
+
+    def feed(self, data: bytes) -> None:
+        window = self._tail + data
+        if any(marker in window for marker in _DECLARATIONS):
+            raise _Declaration
+        self._tail = window[-_DECLARATION_TAIL:]
+
+
 def _inflate_member(handle, entry: zipfile.ZipInfo) -> int:
     """Inflate one member, in chunks, never past its declared size (+ one chunk to notice a
-    lie); returns the bytes produced. Raises _Bomb or zipfile.BadZipFile."""
+    lie); returns the bytes produced. Raises _Bomb, _Declaration (an XML part) or
+    zipfile.BadZipFile."""
     handle.seek(entry.header_offset)
     local = handle.read(30)
     if len(local) < 30 or not local.startswith(_ZIP_MAGIC):
@@ -131,9 +156,16 @@ def _inflate_member(handle, entry: zipfile.ZipInfo) -> int:
     name_length, extra_length = struct.unpack_from("<HH", local, 26)
     handle.seek(entry.header_offset + 30 + name_length + extra_length)
     remaining = entry.compress_size
+    scanner = _MarkupScanner() if entry.filename.lower().endswith(_MARKUP_SUFFIXES) else None
     if entry.compress_type == zipfile.ZIP_STORED:
         if entry.compress_size != entry.file_size:
             raise _Bomb
+        while scanner is not None and remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                raise zipfile.BadZipFile("truncated member")
+            remaining -= len(chunk)
+            scanner.feed(chunk)
         return entry.file_size
     if entry.compress_type != zipfile.ZIP_DEFLATED:
         raise zipfile.BadZipFile(f"compression method {entry.compress_type}")
@@ -150,13 +182,18 @@ def _inflate_member(handle, entry: zipfile.ZipInfo) -> int:
             produced += len(data)
             if produced >= budget:
                 raise _Bomb
+            if scanner is not None:
+                scanner.feed(data)
             if not inflater.unconsumed_tail or inflater.eof:
                 break
             data = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
     try:
-        produced += len(inflater.flush())
+        rest = inflater.flush()
     except zlib.error as exc:
         raise zipfile.BadZipFile(str(exc)) from exc
+    produced += len(rest)
+    if scanner is not None:
+        scanner.feed(rest)
     if produced != entry.file_size:
         raise _Bomb if produced > entry.file_size else zipfile.BadZipFile("member shorter than declared")
     return produced
@@ -191,6 +228,10 @@ def _zip_format(path: Path, limits: LimitsConfig) -> GuardResult:
     except _Bomb:
         return _reject(
             "tệp nén khai báo sai kích thước (giải nén ra nhiều hơn khai báo), có thể là tệp độc hại", inflated
+        )
+    except _Declaration:
+        return _reject(
+            "tệp chứa khai báo thực thể XML (<!ENTITY>), bảng tính thật không có; có thể là tệp độc hại", inflated
         )
     except (zipfile.BadZipFile, OSError, struct.error):
         return _reject("tệp nén bị hỏng hoặc không phải bảng tính", inflated)
