@@ -183,10 +183,11 @@ def read_and_validate_batch(items: list[WorkbookToRead], ingest: IngestContext) 
     """Returns the staged figures and issues of a batch of workbooks.
 
     Each workbook is read in a child process and abandoned (R16) after
-    `limits.workbook_timeout_seconds`; the rest of the batch is read all the same.
+    `limits.workbook_timeout_seconds` or beyond `limits.max_reader_memory_mb`; the rest of the
+    batch is read all the same.
     """
     checkpoint("read")
-    with IsolatedReader(ingest.limits.workbook_timeout_seconds) as reader:
+    with IsolatedReader(ingest.limits.workbook_timeout_seconds, ingest.limits.max_reader_memory_mb) as reader:
         batch = stage_batch(items, ingest, stage_one=reader.stage)
     log = _logger()
     for level, line in describe_files(batch, items):
@@ -326,7 +327,7 @@ def write_feedback_task(ctx: RunContext, result: BuildResult) -> list[Path]:
     """Returns the feedback workbooks written for the units whose files have problems."""
     from tasks.feedback import write_feedback
 
-    written = write_feedback(result.warehouse, run_outputs_dir(ctx))
+    written = write_feedback(result.warehouse, run_outputs_dir(ctx), ctx.settings.limits)
     _logger().info("Feedback workbooks: %d", len(written))
     return written
 
