@@ -104,6 +104,7 @@ class IsolatedReader:
         parent_in, child_out = os.pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+        env["RUST_BACKTRACE"] = "0"  # a refused allocation is one log line, not a backtrace
         try:
             self._process = subprocess.Popen(
                 [
