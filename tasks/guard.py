@@ -147,8 +147,8 @@ class _MarkupScanner:
 
 def _inflate_member(handle, entry: zipfile.ZipInfo) -> int:
     """Inflate one member, in chunks, never past its declared size (+ one chunk to notice a
-    lie); returns the bytes produced. Raises _Bomb, _Declaration (an XML part) or
-    zipfile.BadZipFile."""
+    lie), and check its CRC; returns the bytes produced. Raises _Bomb, _Declaration (an XML
+    part), zipfile.BadZipFile or zlib.error (corrupt compressed data)."""
     handle.seek(entry.header_offset)
     local = handle.read(30)
     if len(local) < 30 or not local.startswith(_ZIP_MAGIC):
@@ -157,46 +157,58 @@ def _inflate_member(handle, entry: zipfile.ZipInfo) -> int:
     handle.seek(entry.header_offset + 30 + name_length + extra_length)
     remaining = entry.compress_size
     scanner = _MarkupScanner() if entry.filename.lower().endswith(_MARKUP_SUFFIXES) else None
+    crc = 0
+
+    def take(data: bytes) -> None:
+        nonlocal crc
+        crc = zlib.crc32(data, crc)
+        if scanner is not None:
+            scanner.feed(data)
+
     if entry.compress_type == zipfile.ZIP_STORED:
         if entry.compress_size != entry.file_size:
             raise _Bomb
-        while scanner is not None and remaining > 0:
+        while remaining > 0:
             chunk = handle.read(min(_CHUNK, remaining))
             if not chunk:
                 raise zipfile.BadZipFile("truncated member")
             remaining -= len(chunk)
-            scanner.feed(chunk)
-        return entry.file_size
-    if entry.compress_type != zipfile.ZIP_DEFLATED:
-        raise zipfile.BadZipFile(f"compression method {entry.compress_type}")
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    produced = 0
-    budget = entry.file_size + 1  # one byte more than declared is enough to know it lies
-    while remaining > 0 and not inflater.eof:
-        chunk = handle.read(min(_CHUNK, remaining))
-        if not chunk:
-            raise zipfile.BadZipFile("truncated member")
-        remaining -= len(chunk)
-        data = inflater.decompress(chunk, _CHUNK)
-        while True:
-            produced += len(data)
-            if produced >= budget:
-                raise _Bomb
-            if scanner is not None:
-                scanner.feed(data)
-            if not inflater.unconsumed_tail or inflater.eof:
-                break
-            data = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
-    try:
+            take(chunk)
+        produced = entry.file_size
+    elif entry.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        produced = 0
+        budget = entry.file_size + 1  # one byte more than declared is enough to know it lies
+        while remaining > 0 and not inflater.eof:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                raise zipfile.BadZipFile("truncated member")
+            remaining -= len(chunk)
+            data = inflater.decompress(chunk, _CHUNK)
+            while True:
+                produced += len(data)
+                if produced >= budget:
+                    raise _Bomb
+                take(data)
+                if not inflater.unconsumed_tail or inflater.eof:
+                    break
+                data = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
         rest = inflater.flush()
-    except zlib.error as exc:
-        raise zipfile.BadZipFile(str(exc)) from exc
-    produced += len(rest)
-    if scanner is not None:
-        scanner.feed(rest)
-    if produced != entry.file_size:
-        raise _Bomb if produced > entry.file_size else zipfile.BadZipFile("member shorter than declared")
+        produced += len(rest)
+        take(rest)
+        if produced != entry.file_size:
+            raise _Bomb if produced > entry.file_size else zipfile.BadZipFile("member shorter than declared")
+    else:
+        raise zipfile.BadZipFile(f"compression method {entry.compress_type}")
+    if crc != entry.CRC:
+        raise zipfile.BadZipFile("bad CRC-32")
     return produced
+
+
+def _read_member(path: Path, name: str) -> bytes:
+    """A small member already checked by _inflate_member (size and CRC)."""
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(name)
 
 
 def _zip_format(path: Path, limits: LimitsConfig) -> GuardResult:
@@ -233,19 +245,17 @@ def _zip_format(path: Path, limits: LimitsConfig) -> GuardResult:
         return _reject(
             "tệp chứa khai báo thực thể XML (<!ENTITY>), bảng tính thật không có; có thể là tệp độc hại", inflated
         )
-    except (zipfile.BadZipFile, OSError, struct.error):
+    except (zipfile.BadZipFile, zlib.error, OSError, struct.error):
         return _reject("tệp nén bị hỏng hoặc không phải bảng tính", inflated)
     names = {entry.filename for entry in entries}
     if "xl/workbook.xml" in names:
-        with zipfile.ZipFile(path) as archive:
-            content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
+        content_types = _read_member(path, "[Content_Types].xml") if "[Content_Types].xml" in names else b""
         is_macro = "xl/vbaProject.bin" in names or _MACRO_WORKBOOK_TYPE in content_types
         return GuardResult("xlsm" if is_macro else "xlsx", None, inflated)
     if "xl/workbook.bin" in names:
         return GuardResult("xlsb", None, inflated)
     if "content.xml" in names and "mimetype" in names:
-        with zipfile.ZipFile(path) as archive:
-            mimetype = archive.read("mimetype")[:100]
+        mimetype = _read_member(path, "mimetype")[:100]
         if b"spreadsheet" in mimetype:
             return GuardResult("ods", None, inflated)
         return _reject("tệp OpenDocument nhưng không phải bảng tính", inflated)
