@@ -154,6 +154,11 @@ def _inflate_member(handle, entry: zipfile.ZipInfo) -> int:
     if len(local) < 30 or not local.startswith(_ZIP_MAGIC):
         raise zipfile.BadZipFile("bad local header")
     name_length, extra_length = struct.unpack_from("<HH", local, 26)
+    # The name in the member's own header must be the directory's: readers that trust one or
+    # the other would otherwise not read the same part.
+    directory_name = entry.orig_filename.encode("utf-8" if entry.flag_bits & 0x800 else "cp437")
+    if handle.read(name_length) != directory_name:
+        raise zipfile.BadZipFile("member name differs from the directory's")
     handle.seek(entry.header_offset + 30 + name_length + extra_length)
     remaining = entry.compress_size
     scanner = _MarkupScanner() if entry.filename.lower().endswith(_MARKUP_SUFFIXES) else None
@@ -248,14 +253,17 @@ def _zip_format(path: Path, limits: LimitsConfig) -> GuardResult:
     except (zipfile.BadZipFile, zlib.error, OSError, struct.error):
         return _reject("tệp nén bị hỏng hoặc không phải bảng tính", inflated)
     names = {entry.filename for entry in entries}
-    if "xl/workbook.xml" in names:
+    try:
         content_types = _read_member(path, "[Content_Types].xml") if "[Content_Types].xml" in names else b""
+        mimetype = _read_member(path, "mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, zlib.error, OSError, struct.error):
+        return _reject("tệp nén bị hỏng hoặc không phải bảng tính", inflated)
+    if "xl/workbook.xml" in names:
         is_macro = "xl/vbaProject.bin" in names or _MACRO_WORKBOOK_TYPE in content_types
         return GuardResult("xlsm" if is_macro else "xlsx", None, inflated)
     if "xl/workbook.bin" in names:
         return GuardResult("xlsb", None, inflated)
     if "content.xml" in names and "mimetype" in names:
-        mimetype = _read_member(path, "mimetype")[:100]
         if b"spreadsheet" in mimetype:
             return GuardResult("ods", None, inflated)
         return _reject("tệp OpenDocument nhưng không phải bảng tính", inflated)

@@ -497,3 +497,20 @@ def test_a_member_whose_crc_does_not_match_is_a_broken_zip_not_a_crash(tmp_path)
     assert (
         guard_file(tmp_path / "crc.xlsx", load_settings().limits).problem == "tệp nén bị hỏng hoặc không phải bảng tính"
     )
+
+
+def test_a_member_named_differently_in_its_header_is_a_broken_zip_not_a_crash(tmp_path):
+    """Found by the long fuzzing session: a zeroed byte in a member's own header made its name
+    differ from the directory's; zipfile raised out of the guard. Readers that trust one name
+    or the other would not read the same part: the guard now rejects it."""
+    from tasks.guard import guard_file
+    from tongket.settings import load_settings
+
+    good = write_book(book_from_report(generate_unit_report(UNITS[0], 0, DISTRICT)), tmp_path / "good.xlsx")
+    raw = bytearray(good.read_bytes())
+    assert raw[30:49] == b"[Content_Types].xml"
+    raw[30] = 0
+    (tmp_path / "bad.xlsx").write_bytes(bytes(raw))
+    assert (
+        guard_file(tmp_path / "bad.xlsx", load_settings().limits).problem == "tệp nén bị hỏng hoặc không phải bảng tính"
+    )
