@@ -25,12 +25,11 @@ import psutil
 import pytest
 
 from tasks.feedback import TOO_LARGE_TO_COPY
+from tasks.ingest import WorkbookToRead
 from tests.conftest import query, run_flow
 from tests.hostile_files import HOSTILE, NOT_A_FILE, R16, huge_merge, lying_dimension, make_fifo
 from tongket.sample.book_model import book_from_report, write_book
 from tongket.sample.content import generate_unit_report
-
-pytestmark = pytest.mark.slow
 
 # What the hostile files may add to a run over the good files alone (measured here: a few
 # seconds and ~300 MB, the reader children refusing the big allocations; see RELIABILITY.md).
@@ -160,6 +159,7 @@ def hostile_run(demo_sample, tmp_path_factory, prefect_server) -> HostileRun:
     return HostileRun(work, inbox, outside, baseline, hostile, good_names, left_out_unit, late_unit, plain_unit)
 
 
+@pytest.mark.slow
 def test_each_hostile_file_is_rejected_with_its_own_r16_message(hostile_run):
     issues = query(hostile_run.warehouse, "select file_name, rule_id, severity, message from validation_issue")
     rejected = {
@@ -176,6 +176,7 @@ def test_each_hostile_file_is_rejected_with_its_own_r16_message(hostile_run):
     assert rejected == expected
 
 
+@pytest.mark.slow
 def test_every_good_file_loads_as_it_does_without_the_hostile_ones(hostile_run, demo_sample):
     warehouse = hostile_run.warehouse
     baseline = hostile_run.work / "baseline" / "tongket.duckdb"
@@ -203,6 +204,7 @@ def test_every_good_file_loads_as_it_does_without_the_hostile_ones(hostile_run, 
     assert len(merged) == len(expected) == 4350 - 14 * 5  # the left-out agency reports 14 indicators
 
 
+@pytest.mark.slow
 def test_nothing_outside_the_inbox_is_read_or_archived(hostile_run):
     secret = next(hostile_run.outside.glob("*.xlsx"))
     sha = hashlib.sha256(secret.read_bytes()).hexdigest()
@@ -215,6 +217,7 @@ def test_nothing_outside_the_inbox_is_read_or_archived(hostile_run):
     assert not Path("/tmp/tongket-zip-slip.txt").exists()
 
 
+@pytest.mark.slow
 def test_time_and_memory_stay_bounded(hostile_run):
     base, hostile = hostile_run.baseline, hostile_run.hostile
     print(
@@ -225,6 +228,7 @@ def test_time_and_memory_stay_bounded(hostile_run):
     assert hostile.peak_mb < base.peak_mb + EXTRA_PEAK_MB
 
 
+@pytest.mark.slow
 def test_a_late_file_with_a_huge_merged_range_gets_its_feedback_without_a_copy(hostile_run):
     import openpyxl
 
@@ -239,3 +243,92 @@ def test_a_late_file_with_a_huge_merged_range_gets_its_feedback_without_a_copy(h
         hostile_run.warehouse, "select rule_id from validation_issue where unit_code = ?", [hostile_run.late_unit]
     )
     assert issues["rule_id"].tolist() == ["R18"]
+
+
+# --- the pieces, one by one -----------------------------------------------------------------------------
+@pytest.mark.parametrize("chunk", [1 << 20, 7, 3])
+def test_sheet_extent_reads_addresses_across_chunks(chunk, monkeypatch):
+    import io
+
+    import tasks.read
+
+    monkeypatch.setattr(tasks.read, "_SCAN_CHUNK", chunk)
+    cases = {
+        b'<row r="3"><c r="B3"/><c/></row><row><c/></row>': (4, 3),  # cells without addresses follow
+        b'<x:row r="2"><x:c r="AA2" t="s"/></x:row>': (2, 27),  # a namespace prefix
+        b'<c r="A1" d="x>y"/><c x=" r=\'A1\'" r="XFD1048576"/>': (1048576, 16384),  # '>' and r= in values
+        b'<mergeCells><mergeCell ref="A1:XFD1048576"/></mergeCells>': (1048576, 16384),
+        b'<hyperlinks><hyperlink display="a>b" ref="C1:D9"/></hyperlinks><cols><col min="1" max="16384"/></cols>': (
+            9,
+            4,
+        ),
+        b'<row r="1048576"/>': (0, 0),  # a row with no cell builds nothing
+        b'<c r="ZZZZZZ1"/>': (1 << 40, 1 << 40),  # an address no sheet has
+    }
+    for xml, extent in cases.items():
+        assert tasks.read.sheet_extent(io.BytesIO(xml)) == extent, xml
+
+
+def test_an_entity_declaration_is_found_in_any_encoding_and_any_member(tmp_path):
+    import zipfile
+
+    from tasks.guard import guard_file
+    from tongket.settings import load_settings
+
+    declared = "tệp chứa khai báo thực thể XML (<!ENTITY>), bảng tính thật không có; có thể là tệp độc hại"
+    xml = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><workbook/>'
+    for encoding, method in (
+        ("utf-8", zipfile.ZIP_DEFLATED),
+        ("utf-16-le", zipfile.ZIP_DEFLATED),
+        ("utf-8", zipfile.ZIP_STORED),
+    ):
+        path = tmp_path / f"{encoding}-{method}.xlsx"
+        with zipfile.ZipFile(path, "w", method) as archive:
+            archive.writestr("[Content_Types].xml", "<Types/>")
+            archive.writestr("xl/workbook.xml", xml.encode(encoding))
+        assert guard_file(path, load_settings().limits).problem == declared, path.name
+    # a document type without entities (old OpenOffice manifests have one) is harmless
+    with zipfile.ZipFile(tmp_path / "doctype.xlsx", "w") as archive:
+        archive.writestr("[Content_Types].xml", '<!DOCTYPE Types PUBLIC "-//x//DTD y//EN" "y.dtd"><Types/>')
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+    assert guard_file(tmp_path / "doctype.xlsx", load_settings().limits).file_format == "xlsx"
+
+
+def test_a_symlinked_folder_is_listed_not_followed(tmp_path):
+    from tasks.archive import archive_file
+    from tasks.discover import list_inbox
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "bao-cao.xlsx").write_bytes(b"PK\x03\x04 secret")
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "thu-muc").symlink_to(outside, target_is_directory=True)
+    (listed,) = list_inbox(inbox)
+    assert (listed.file_name, listed.is_regular) == ("thu-muc", False)
+    archived = archive_file(listed, tmp_path / "archive", 10**6)
+    assert (archived.archive_path, archived.problem) == (None, NOT_A_FILE)
+    assert not (tmp_path / "archive").exists() or not any((tmp_path / "archive").rglob("*"))
+
+
+def test_a_workbook_needing_more_memory_than_the_reader_may_use_is_rejected(tmp_path):
+    """The reader child's address space is capped: a 5 KB .ods that expands to 40 million
+    cells fails its allocation in the child, which is rejected alone; the next workbook is
+    read by a new child."""
+    from tasks.reader_process import IsolatedReader, out_of_memory_message
+    from tests.hostile_files import ods_repeated_rows
+    from tests.workbooks import AGENCY, book_for, ingest_context
+
+    def item_for(path: Path) -> WorkbookToRead:
+        return WorkbookToRead(hashlib.sha256(path.read_bytes()).hexdigest(), path.name, str(path))
+
+    _, book = book_for(AGENCY)
+    good = write_book(book, tmp_path / "good.ods")
+    bomb = ods_repeated_rows(good, tmp_path / "bomb.ods")
+    assert bomb.stat().st_size < 20_000
+    with IsolatedReader(timeout_seconds=60, memory_mb=1024) as reader:
+        rejected = reader.stage(item_for(bomb), ingest_context())
+        read = reader.stage(item_for(good), ingest_context())
+        assert reader.children_started == 2
+    assert [i.message for i in rejected.issues] == [R16 + out_of_memory_message(1024)]
+    assert read.file["read_status"] == "readable" and len(read.figures) == 148
