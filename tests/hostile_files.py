@@ -245,6 +245,13 @@ HOSTILE = [
         "tệp được đặt mật khẩu (mã hóa), không mở được; đề nghị gửi lại tệp không đặt mật khẩu",
     ),
     Hostile(
+        # backslashes: one file name on Linux, never a path (a name starting with '.' would be
+        # skipped as a hidden file, as .DS_Store and ._x.xlsx are)
+        "bao-cao\\..\\..\\Windows\\x.xlsx",
+        lambda x, o, t: random_bytes(t, seed=12),
+        "tệp có đuôi bảng tính nhưng nội dung không phải bảng tính",
+    ),
+    Hostile(
         "ten\x07co\x1bky-tu-dieu-khien\n.xlsx",
         lambda x, o, t: random_bytes(t, seed=11),
         "tệp có đuôi bảng tính nhưng nội dung không phải bảng tính",

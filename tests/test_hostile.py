@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import threading
 import time
@@ -215,6 +216,12 @@ def test_nothing_outside_the_inbox_is_read_or_archived(hostile_run):
     raw = query(hostile_run.warehouse, "select file_sha256 from raw_file")
     assert sha not in set(raw["file_sha256"])
     assert not Path("/tmp/tongket-zip-slip.txt").exists()
+    # every output stays in the run's folder: feedback files are named from unit codes and
+    # folded names, never from a path a unit typed
+    run_dir = max((hostile_run.work / "hostile" / "outputs").glob("2*"))
+    feedback = list((run_dir / "phan-hoi").iterdir())
+    assert feedback and all(p.is_file() and p.parent == run_dir / "phan-hoi" for p in feedback)
+    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+", p.name) for p in feedback), [p.name for p in feedback]
 
 
 @pytest.mark.slow
