@@ -33,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
         "-W",
         "ignore::UserWarning",
         "--hypothesis-show-statistics",
+        # the whole session is one pytest test: bound it by the examples, not pyproject's 600 s
+        # (each example's reading is bounded by the reader's own time-out, checked by the test)
+        f"--timeout={max(600, 3 * args.examples)}",
     ]
     if args.seed is not None:
         options.append(f"--hypothesis-seed={args.seed}")
