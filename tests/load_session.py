@@ -72,7 +72,15 @@ def province_sample(province_code: int, root: Path, seed: int = 2021, draft_shar
     from tongket.sample.registry import divisions
 
     districts = sorted({w["district_code"] for w in divisions() if w["province_code"] == province_code})
-    units = [u for d in districts for u in registry_rows(d, seed)]
+    units, seen = [], set()
+    for district in districts:  # one registry for the province: names must be unique in it
+        district_name = district_info(district)[0]
+        for unit in registry_rows(district, seed):
+            name = f"{unit['unit_name']} ({district_name})"
+            if name.casefold() in seen:  # vietnam-provinces has a few twins in one district
+                name = f"{name} {unit['unit_code']}"
+            seen.add(name.casefold())
+            units.append(unit | {"unit_name": name})
     sample = Sample(root, units, district_name=district_info(districts[0])[0])
     sample.inbox.mkdir(parents=True, exist_ok=True)
     write_registry(units, sample.registry)
