@@ -8,7 +8,8 @@ starts `--readers` analyst processes that query the published warehouse in a loo
 (tests/load_session.py), runs the flow, lets `--corrections` units send a correction, runs it
 again, and prints what happened: sessions, failed queries, sessions that saw a mix of runs,
 session times, the runs' times and counts, and the peak memory of the whole process tree.
-It exits 0 only when both runs published, no query failed and every session saw one run.
+It exits 0 only when both runs published and accepted every unit, no query failed and every
+session saw one run.
 Record the results in RELIABILITY.md.
 """
 
@@ -60,7 +61,11 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(f"{platform.node()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(report.summary())
-    ok = all(r.published for r in report.runs) and not report.failures and not report.inconsistent
+    ok = (
+        all(r.published and r.accepted == len(sample.units) for r in report.runs)
+        and not report.failures
+        and not report.inconsistent
+    )
     print("OK" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -111,7 +111,10 @@ def district_sample(root: Path, district_code: int = 157, seed: int = 7) -> Samp
 
 
 def _write(sample: Sample, unit: dict, report, rng: random.Random) -> Path:
-    path = write_unit_workbook(sample.inbox / file_name_for(unit, rng), report, protect=True)
+    path = sample.inbox / file_name_for(unit, rng)
+    if path.exists():  # two names that fold alike (Hoa Lộc, Hòa Lộc) in one province
+        path = path.with_name(f"{unit['unit_code']}_{path.name}")
+    path = write_unit_workbook(path, report, protect=True)
     set_received_time(path, received_at(report, rng))
     return path
 
