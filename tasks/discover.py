@@ -48,11 +48,14 @@ def display_name(name: str) -> str:
 
 
 def list_inbox(inbox: Path) -> list[InboxFile]:
-    """Every candidate file under the inbox, sorted by name; symlinks are listed, not followed."""
+    """Every candidate file under the inbox, sorted by name. Symlinks (to files or folders) are
+    listed, never followed: they are rejected as not regular files, so nothing outside the
+    inbox is read and the office sees that the link was there."""
     found: list[InboxFile] = []
     for root, dirs, files in os.walk(inbox, followlinks=False):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(_SKIPPED_PREFIXES))
-        for name in files:
+        links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
+        dirs[:] = sorted(d for d in dirs if not d.startswith(_SKIPPED_PREFIXES) and d not in links)
+        for name in [*files, *links]:
             if name.startswith(_SKIPPED_PREFIXES):
                 continue
             path = Path(root) / name

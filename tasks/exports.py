@@ -11,6 +11,8 @@ from pathlib import Path
 
 import duckdb
 
+from tongket.duck import identifier, sql_literal
+
 PARQUET_DIR = "parquet"
 # Tables by name pattern, plus the few named ones analysts join to.
 EXPORT_PREFIXES = ("mart_", "dim_", "fact_", "award_")
@@ -23,10 +25,6 @@ def tables_to_export(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [n for n in names if n.startswith(EXPORT_PREFIXES) or n in EXPORT_TABLES]
 
 
-def _quote_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def export_parquet(warehouse: Path, run_dir: Path) -> list[Path]:
     """Write each exported table to `<run_dir>/parquet/<table>.parquet`; returns the files."""
     out_dir = run_dir / PARQUET_DIR
@@ -36,7 +34,10 @@ def export_parquet(warehouse: Path, run_dir: Path) -> list[Path]:
         for table in tables_to_export(con):
             path = out_dir / f"{table}.parquet"
             partial = out_dir / f".{table}.parquet.part"
-            con.execute(f'copy (select * from "{table}") to {_quote_path(partial)} (format parquet, compression zstd)')
+            con.execute(
+                f"copy (select * from {identifier(table)}) to {sql_literal(str(partial))} "
+                "(format parquet, compression zstd)"
+            )
             partial.replace(path)
             written.append(path)
     return written

@@ -6,6 +6,14 @@ commented. The problems come from the warehouse's `validation_issue` table; the 
 from the archived bytes (`raw_file.archive_path`), never from the inbox. A file the guard
 rejected (R16: not a workbook, encrypted, too large, a zip bomb) is never opened here: its
 feedback has the list only.
+
+The copy is inert: nothing in it acts when the office or the unit opens it. Macros and external
+links are not copied, hyperlinks, conditional formats, data validations, pivot tables and
+defined names are dropped, and a formula stays a formula only when it is arithmetic over cells
+of the workbook (`is_plain_formula`); any other (HYPERLINK, WEBSERVICE, a DDE or external
+reference) is copied as its text. A workbook whose sheets reach past the sheet limits, or that
+inflates to more than COPY_MAX_INFLATED_MB, is not copied at all: openpyxl makes an object for
+every cell, merged cell and linked cell, in this process.
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ import logging
 import re
 import shutil
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,13 +36,17 @@ import openpyxl
 import python_calamine
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell
 from openpyxl.comments import Comment
+from openpyxl.formatting.formatting import ConditionalFormattingList
+from openpyxl.formula.tokenizer import Token, Tokenizer
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.datavalidation import DataValidationList
 from openpyxl.worksheet.worksheet import Worksheet
 
-from tasks.read import match_sheet_name
+from tasks.read import match_sheet_name, sheet_extent
 from tasks.reports import LATEST_DIR
+from tongket.settings import LimitsConfig, load_settings
 from tongket.text import fold_key
 
 FEEDBACK_DIR = "phan-hoi"
@@ -42,6 +55,17 @@ AUTHOR = "Phòng Tư pháp"
 CELL_REF = re.compile(r"^\$?([A-Z]{1,3})\$?([0-9]{1,7})$")
 OPENPYXL_FORMATS = ("xlsx", "xlsm")
 CALAMINE_FORMATS = ("xls", "xlsb", "ods")
+# A unit report inflates to well under a megabyte; openpyxl needs ~50 times a part's size.
+COPY_MAX_INFLATED_MB = 25
+# Functions a unit's formula may use and stay a formula in the copy.
+PLAIN_FUNCTIONS = frozenset(
+    "SUM SUBTOTAL ROUND ROUNDUP ROUNDDOWN INT ABS MIN MAX AVERAGE COUNT COUNTA COUNTIF SUMIF "
+    "SUMPRODUCT PRODUCT IF IFERROR AND OR NOT".split()
+)
+# A reference to cells of the same workbook: no external book ([1]), no DDE (|), no name.
+_PLAIN_REFERENCE = re.compile(
+    r"^(?:(?:'[^'\[\]|]+'|[A-Za-z0-9_.]+)!)?\$?[A-Za-z]{1,3}\$?[0-9]{1,7}(?::\$?[A-Za-z]{1,3}\$?[0-9]{1,7})?$"
+)
 
 SEVERITY_VI = {"error": "Lỗi", "warning": "Cảnh báo"}
 FILL = {
@@ -186,8 +210,27 @@ def feedback_file_name(target: FeedbackTarget) -> str:
 
 
 # --- the copy of what the unit sent ------------------------------------------------------------
-def _load_original(target: FeedbackTarget) -> tuple[Workbook | None, str]:
-    """The unit's workbook as sent, or None with the reason (Vietnamese) it is not attached."""
+TOO_LARGE_TO_COPY = "Tệp có biểu quá lớn nên không kèm bản sao."
+
+
+def _too_large_to_copy(path: Path, limits: LimitsConfig) -> bool:
+    """Whether openpyxl would build more than the limits allow: a sheet whose cells, merged
+    ranges or hyperlinks reach past them, or a file that inflates past COPY_MAX_INFLATED_MB."""
+    with zipfile.ZipFile(path) as archive:
+        entries = archive.infolist()
+        if sum(e.file_size for e in entries) > COPY_MAX_INFLATED_MB * 1_000_000:
+            return True
+        for entry in entries:
+            if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
+                with archive.open(entry) as stream:
+                    rows, cols = sheet_extent(stream)
+                if rows > limits.max_sheet_rows or cols > limits.max_sheet_cols:
+                    return True
+    return False
+
+
+def _load_original(target: FeedbackTarget, limits: LimitsConfig) -> tuple[Workbook | None, str]:
+    """The unit's workbook as sent, made inert, or None with the reason (Vietnamese) it is not attached."""
     if not target.can_open:
         return None, "Tệp không mở được như một bảng tính nên không kèm bản sao."
     path = Path(target.archive_path) if target.archive_path else None
@@ -196,25 +239,72 @@ def _load_original(target: FeedbackTarget) -> tuple[Workbook | None, str]:
     file_format = (target.file_format or path.suffix.lstrip(".")).lower()
     try:
         if file_format in OPENPYXL_FORMATS:
+            if _too_large_to_copy(path, limits):
+                return None, TOO_LARGE_TO_COPY
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # unsupported extensions, data validation notes
                 book = openpyxl.load_workbook(path, keep_vba=False, keep_links=False, rich_text=False)
+            make_inert(book)
             return book, ""
-        return _rebuild_from_values(
-            path
-        ), "Tệp gốc không phải .xlsx: bản sao chỉ gồm giá trị các ô, không giữ định dạng."
+        return _rebuild_from_values(path), (
+            "Tệp gốc không phải .xlsx: bản sao chỉ gồm giá trị các ô của các biểu theo mẫu, không giữ định dạng."
+        )
     except Exception as exc:  # a damaged file: the list is still useful
         log.warning("Could not copy %s into its feedback: %s", target.file_name, exc)
         return None, "Không sao chép được nội dung tệp (tệp bị hỏng) nên không kèm bản sao."
 
 
+def is_plain_formula(formula: str) -> bool:
+    """Whether a formula is arithmetic over cells of its workbook (PLAIN_FUNCTIONS, cell and
+    range references, numbers, text, operators) and so stays a formula in the copy."""
+    try:
+        tokens = Tokenizer(formula).items
+    except Exception:
+        return False
+    for token in tokens:
+        if token.type == Token.FUNC and token.subtype == Token.OPEN:
+            if token.value[:-1].upper() not in PLAIN_FUNCTIONS:
+                return False
+        elif token.type == Token.OPERAND and token.subtype == Token.RANGE:
+            if not _PLAIN_REFERENCE.match(token.value):
+                return False
+        elif token.type == Token.OPERAND and token.subtype not in (Token.NUMBER, Token.TEXT, Token.LOGICAL):
+            return False
+        elif token.type == Token.LITERAL:
+            return False
+    return True
+
+
+def make_inert(book: Workbook) -> None:
+    """Drop from a unit's workbook what could act when it is opened (see the module docstring)."""
+    book.defined_names.clear()
+    for ws in book.worksheets:
+        ws.defined_names.clear()
+        ws.conditional_formatting = ConditionalFormattingList()
+        ws.data_validations = DataValidationList()
+        ws._pivots = []
+        for row in ws.iter_rows():
+            for cell in row:
+                if isinstance(cell, MergedCell):
+                    continue
+                if cell.hyperlink is not None:
+                    cell.hyperlink = None
+                value = cell.value
+                if cell.data_type == "f" and not (isinstance(value, str) and is_plain_formula(value)):
+                    put(ws, cell.row, cell.column, str(getattr(value, "text", value)))
+
+
 def _rebuild_from_values(path: Path) -> Workbook:
-    """A .xls, .xlsb or .ods rebuilt from python-calamine's cell values (text stays text)."""
+    """The template's sheets of a .xls, .xlsb or .ods, rebuilt from python-calamine's cell
+    values (text stays text). Only those sheets: the reader has measured them (an extra sheet
+    of millions of cells would be built in full)."""
     book = openpyxl.Workbook()
     book.remove(book.active)
     source = python_calamine.CalamineWorkbook.from_path(str(path))
     try:
         for name in source.sheet_names:
+            if match_sheet_name(name) is None:
+                continue
             sheet = source.get_sheet_by_name(name)
             target = book.create_sheet(_safe_sheet_title(name, book))
             for r, row in enumerate(sheet.to_python(skip_empty_area=False), start=1):
@@ -393,9 +483,11 @@ def write_problem_list(
     return ws
 
 
-def write_feedback_workbook(target: FeedbackTarget, problems: list[Problem], path: Path, checked: str) -> Path:
+def write_feedback_workbook(
+    target: FeedbackTarget, problems: list[Problem], path: Path, checked: str, limits: LimitsConfig | None = None
+) -> Path:
     """One feedback workbook: the list of problems, then the marked copy (when it can be made)."""
-    book, copy_note = _load_original(target)
+    book, copy_note = _load_original(target, limits or load_settings().limits)
     if book is None:
         book = openpyxl.Workbook()
         book.remove(book.active)
@@ -413,8 +505,10 @@ def write_feedback_workbook(target: FeedbackTarget, problems: list[Problem], pat
     return path
 
 
-def write_feedback(warehouse: Path, run_dir: Path) -> list[Path]:
-    """Write the run's feedback workbooks into `<run_dir>/phan-hoi/`; returns the files written."""
+def write_feedback(warehouse: Path, run_dir: Path, limits: LimitsConfig | None = None) -> list[Path]:
+    """Write the run's feedback workbooks into `<run_dir>/phan-hoi/`; returns the files written.
+    `limits` (default: the configured ones) bounds the sheets a copy may hold."""
+    limits = limits or load_settings().limits
     out_dir = run_dir / FEEDBACK_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -438,7 +532,7 @@ def write_feedback(warehouse: Path, run_dir: Path) -> list[Path]:
                 if previous.get(path.name) == key and (previous_dir / path.name).is_file():
                     shutil.copy2(previous_dir / path.name, path)  # the same file, the same problems
                 else:
-                    write_feedback_workbook(target, problems, path, checked)
+                    write_feedback_workbook(target, problems, path, checked, limits)
                 written.append(path)
                 manifest[path.name] = key
             except Exception:  # one unit's feedback never stops the others'
@@ -450,13 +544,22 @@ def write_feedback(warehouse: Path, run_dir: Path) -> list[Path]:
 
 
 MANIFEST = ".manifest.json"  # feedback file -> what it was made from, to reuse it on the next run
+# Raised whenever the feedback workbook's layout changes, so a workbook of older code is rewritten.
+FEEDBACK_FORMAT = 2
 
 
 def _content_key(target: FeedbackTarget, problems: list[Problem]) -> str:
     """What a feedback workbook is made from: the file as sent and its problems (a later run
     with the same key writes the very same workbook, but for the time it was checked)."""
     payload = json.dumps(
-        [target.file_sha256, target.unit_code, target.unit_name, target.status, [vars(p) for p in problems]],
+        [
+            FEEDBACK_FORMAT,
+            target.file_sha256,
+            target.unit_code,
+            target.unit_name,
+            target.status,
+            [vars(p) for p in problems],
+        ],
         ensure_ascii=False,
         default=str,
     )

@@ -5,6 +5,9 @@ only at the file's size, magic bytes, OLE directory and zip directory, and then 
 zip member at most up to the size its directory declares: a member that inflates to more than
 it declares (a bomb with lying sizes) is caught after one chunk past its declared size, and the
 declared sizes are capped before anything is inflated. Nothing is inflated past the caps.
+While inflating, the XML parts are searched for an entity declaration (`<!ENTITY`): Office and
+OpenDocument files never declare one, and entities are how an XML "billion laughs" bomb expands
+a few kilobytes into gigabytes (or an external entity reads a file of the machine).
 """
 
 from __future__ import annotations
@@ -26,6 +29,10 @@ _CHUNK = 1 << 16
 _MACRO_WORKBOOK_TYPE = b"application/vnd.ms-excel.sheet.macroEnabled.main+xml"
 _ENCRYPTED_OOXML_STREAMS = {"EncryptedPackage", "EncryptionInfo"}
 _XLS_STREAMS = {"Workbook", "Book"}
+# An entity declaration, in the encodings an XML part may use.
+_DECLARATIONS = tuple("<!ENTITY".encode(encoding) for encoding in ("ascii", "utf-16-le", "utf-16-be"))
+_DECLARATION_TAIL = max(len(m) for m in _DECLARATIONS) - 1
+_MARKUP_SUFFIXES = (".xml", ".rels", ".vml")
 _OTHER_OFFICE_STREAMS = {"WordDocument": "tệp Word (.doc)", "PowerPoint Document": "tệp PowerPoint (.ppt)"}
 
 
@@ -121,45 +128,92 @@ class _Bomb(Exception):
     """A zip member inflates past what its directory declares."""
 
 
+class _Declaration(Exception):
+    """An XML part declares entities."""
+
+
+class _MarkupScanner:
+    """Finds an entity declaration in a part read chunk by chunk."""
+
+    def __init__(self) -> None:
+        self._tail = b""
+
+    def feed(self, data: bytes) -> None:
+        window = self._tail + data
+        if any(marker in window for marker in _DECLARATIONS):
+            raise _Declaration
+        self._tail = window[-_DECLARATION_TAIL:]
+
+
 def _inflate_member(handle, entry: zipfile.ZipInfo) -> int:
     """Inflate one member, in chunks, never past its declared size (+ one chunk to notice a
-    lie); returns the bytes produced. Raises _Bomb or zipfile.BadZipFile."""
+    lie), and check its CRC; returns the bytes produced. Raises _Bomb, _Declaration (an XML
+    part), zipfile.BadZipFile or zlib.error (corrupt compressed data)."""
     handle.seek(entry.header_offset)
     local = handle.read(30)
     if len(local) < 30 or not local.startswith(_ZIP_MAGIC):
         raise zipfile.BadZipFile("bad local header")
     name_length, extra_length = struct.unpack_from("<HH", local, 26)
+    # The name in the member's own header must be the directory's: readers that trust one or
+    # the other would otherwise not read the same part.
+    directory_name = entry.orig_filename.encode("utf-8" if entry.flag_bits & 0x800 else "cp437")
+    if handle.read(name_length) != directory_name:
+        raise zipfile.BadZipFile("member name differs from the directory's")
     handle.seek(entry.header_offset + 30 + name_length + extra_length)
     remaining = entry.compress_size
+    scanner = _MarkupScanner() if entry.filename.lower().endswith(_MARKUP_SUFFIXES) else None
+    crc = 0
+
+    def take(data: bytes) -> None:
+        nonlocal crc
+        crc = zlib.crc32(data, crc)
+        if scanner is not None:
+            scanner.feed(data)
+
     if entry.compress_type == zipfile.ZIP_STORED:
         if entry.compress_size != entry.file_size:
             raise _Bomb
-        return entry.file_size
-    if entry.compress_type != zipfile.ZIP_DEFLATED:
+        while remaining > 0:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                raise zipfile.BadZipFile("truncated member")
+            remaining -= len(chunk)
+            take(chunk)
+        produced = entry.file_size
+    elif entry.compress_type == zipfile.ZIP_DEFLATED:
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        produced = 0
+        budget = entry.file_size + 1  # one byte more than declared is enough to know it lies
+        while remaining > 0 and not inflater.eof:
+            chunk = handle.read(min(_CHUNK, remaining))
+            if not chunk:
+                raise zipfile.BadZipFile("truncated member")
+            remaining -= len(chunk)
+            data = inflater.decompress(chunk, _CHUNK)
+            while True:
+                produced += len(data)
+                if produced >= budget:
+                    raise _Bomb
+                take(data)
+                if not inflater.unconsumed_tail or inflater.eof:
+                    break
+                data = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
+        rest = inflater.flush()
+        produced += len(rest)
+        take(rest)
+        if produced != entry.file_size:
+            raise _Bomb if produced > entry.file_size else zipfile.BadZipFile("member shorter than declared")
+    else:
         raise zipfile.BadZipFile(f"compression method {entry.compress_type}")
-    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-    produced = 0
-    budget = entry.file_size + 1  # one byte more than declared is enough to know it lies
-    while remaining > 0 and not inflater.eof:
-        chunk = handle.read(min(_CHUNK, remaining))
-        if not chunk:
-            raise zipfile.BadZipFile("truncated member")
-        remaining -= len(chunk)
-        data = inflater.decompress(chunk, _CHUNK)
-        while True:
-            produced += len(data)
-            if produced >= budget:
-                raise _Bomb
-            if not inflater.unconsumed_tail or inflater.eof:
-                break
-            data = inflater.decompress(inflater.unconsumed_tail, _CHUNK)
-    try:
-        produced += len(inflater.flush())
-    except zlib.error as exc:
-        raise zipfile.BadZipFile(str(exc)) from exc
-    if produced != entry.file_size:
-        raise _Bomb if produced > entry.file_size else zipfile.BadZipFile("member shorter than declared")
+    if crc != entry.CRC:
+        raise zipfile.BadZipFile("bad CRC-32")
     return produced
+
+
+def _read_member(path: Path, name: str) -> bytes:
+    """A small member already checked by _inflate_member (size and CRC)."""
+    with zipfile.ZipFile(path) as archive:
+        return archive.read(name)
 
 
 def _zip_format(path: Path, limits: LimitsConfig) -> GuardResult:
@@ -192,19 +246,24 @@ def _zip_format(path: Path, limits: LimitsConfig) -> GuardResult:
         return _reject(
             "tệp nén khai báo sai kích thước (giải nén ra nhiều hơn khai báo), có thể là tệp độc hại", inflated
         )
-    except (zipfile.BadZipFile, OSError, struct.error):
+    except _Declaration:
+        return _reject(
+            "tệp chứa khai báo thực thể XML (<!ENTITY>), bảng tính thật không có; có thể là tệp độc hại", inflated
+        )
+    except (zipfile.BadZipFile, zlib.error, OSError, struct.error):
         return _reject("tệp nén bị hỏng hoặc không phải bảng tính", inflated)
     names = {entry.filename for entry in entries}
+    try:
+        content_types = _read_member(path, "[Content_Types].xml") if "[Content_Types].xml" in names else b""
+        mimetype = _read_member(path, "mimetype")[:100] if "mimetype" in names else b""
+    except (zipfile.BadZipFile, zlib.error, OSError, struct.error):
+        return _reject("tệp nén bị hỏng hoặc không phải bảng tính", inflated)
     if "xl/workbook.xml" in names:
-        with zipfile.ZipFile(path) as archive:
-            content_types = archive.read("[Content_Types].xml") if "[Content_Types].xml" in names else b""
         is_macro = "xl/vbaProject.bin" in names or _MACRO_WORKBOOK_TYPE in content_types
         return GuardResult("xlsm" if is_macro else "xlsx", None, inflated)
     if "xl/workbook.bin" in names:
         return GuardResult("xlsb", None, inflated)
     if "content.xml" in names and "mimetype" in names:
-        with zipfile.ZipFile(path) as archive:
-            mimetype = archive.read("mimetype")[:100]
         if b"spreadsheet" in mimetype:
             return GuardResult("ods", None, inflated)
         return _reject("tệp OpenDocument nhưng không phải bảng tính", inflated)

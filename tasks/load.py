@@ -14,7 +14,7 @@ import pandas as pd
 
 from tasks.ingest import StagedBatch
 from tasks.marts import DDL_LAYERS, ddl_fingerprint, run_layers
-from tongket.duck import connect_building, scalar, table_names
+from tongket.duck import connect_building, identifier, scalar, table_names
 from tongket.reference import indicators, narrative_questions, periods, rules
 from tongket.rubric import Rubric
 from tongket.settings import Settings
@@ -89,7 +89,7 @@ def insert_frame(con: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame
         return 0
     con.register("incoming_frame", frame)
     try:
-        con.execute(f"insert into {table} by name select * from incoming_frame")
+        con.execute(f"insert into {identifier(table)} by name select * from incoming_frame")
     finally:
         con.unregister("incoming_frame")
     return len(frame)

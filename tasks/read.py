@@ -4,6 +4,11 @@ python-calamine reads .xlsx, .xlsm, .xls and .ods quickly and returns each cell'
 (a text `1.300` stays text). It returns `''` both for an empty cell and for a formula with no
 cached value, so for Office Open XML files the sheet XML is scanned for such formulas, which
 the parser then evaluates or rejects: a formula is never taken for a blank.
+
+python-calamine builds a dense grid from a sheet's first to its farthest cell, before anything
+can look at its size: one cell at XFD1048576 asks for half a terabyte. So the contract sheets
+of an Office Open XML file are measured from their XML first (`sheet_extent`), and a sheet
+reaching past the limits is refused before python-calamine opens the file.
 """
 
 from __future__ import annotations
@@ -33,6 +38,17 @@ _FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
 # LibreOffice or WPS saved. When every formula of a sheet matches, none needs evaluating and
 # the sheet XML is not parsed at all.
 _CACHED_FORMULA = re.compile(rb"<(?:\w+:)?f(?:\s[^>]*)?(?:/>|>[^<]*</(?:\w+:)?f>)\s*<(?:\w+:)?v>[^<]+</(?:\w+:)?v>")
+# Start tags that place something on a sheet's grid: cells (readers build a dense grid up to
+# the farthest one), rows (a cell without an address is placed by its row), merged ranges and
+# hyperlinks (openpyxl makes an object for every cell they cover).
+_GRID_TAG = re.compile(
+    rb"""<(?:[A-Za-z_][\w.-]*:)?(row|c|mergeCell|hyperlink)(?=[\s/>])((?:[^>"']|"[^"]*"|'[^']*')*)>"""
+)
+_ADDRESS_ATTR = re.compile(rb"""(?:^|\s)(r|ref)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CELL_ADDRESS = re.compile(rb"^\$?([A-Za-z]+)\$?([0-9]+)$")
+_FAR = 1 << 40  # an address too long to be a real one
+_SCAN_CHUNK = 1 << 20
+_MAX_TAG_BYTES = 1 << 20  # Excel's longest cell text is 32,767 characters
 
 CellValue = Any  # int | float | str | bool | date | datetime | time | timedelta
 
@@ -123,6 +139,79 @@ def _sheet_xml_paths(archive: zipfile.ZipFile) -> dict[str, str]:
     return paths
 
 
+def _address(text: bytes) -> tuple[int, int] | None:
+    """1-based (row, column) of an address such as `XFD1048576`."""
+    match = _CELL_ADDRESS.match(text.strip())
+    if match is None:
+        return None
+    letters, digits = match.groups()
+    if len(letters) > 4 or len(digits) > 10:
+        return _FAR, _FAR
+    col = 0
+    for letter in letters.upper():
+        col = col * 26 + letter - 64
+    return int(digits), col
+
+
+def sheet_extent(stream) -> tuple[int, int]:
+    """How many rows and columns a worksheet part's cells, merged ranges and hyperlinks reach
+    (1-based), read from its XML in chunks without building the sheet. A cell or row without
+    an address follows the previous one, as the readers place it."""
+    rows = cols = row = col = 0
+    pending = b""
+    while True:
+        chunk = stream.read(_SCAN_CHUNK)
+        data = pending + chunk
+        # '<' never occurs inside a tag: what follows the last one may be a tag cut in two.
+        cut = data.rfind(b"<") if chunk else -1
+        data, pending = (data[:cut], data[cut:]) if cut >= 0 else (data, b"")
+        if len(pending) > _MAX_TAG_BYTES:
+            return _FAR, _FAR
+        for match in _GRID_TAG.finditer(data):
+            tag, attributes = match.groups()
+            addresses: dict[bytes, list[bytes]] = {}
+            for name, double, single in _ADDRESS_ATTR.findall(attributes):
+                addresses.setdefault(name, []).append(double or single)
+            if tag == b"row":
+                numbers = [int(n) for n in addresses.get(b"r", []) if n.strip().isdigit() and len(n) <= 10]
+                row, col = (max(numbers) if numbers else row + 1), 0
+            elif tag == b"c":
+                places = [a for a in map(_address, addresses.get(b"r", [])) if a]
+                if places:
+                    row, col = max(p[0] for p in places), max(p[1] for p in places)
+                else:
+                    row, col = max(row, 1), col + 1
+                rows, cols = max(rows, row), max(cols, col)
+            else:
+                for ref in addresses.get(b"ref", []):
+                    for place in filter(None, map(_address, re.split(rb"[:\s]+", ref))):
+                        rows, cols = max(rows, place[0]), max(cols, place[1])
+        if not chunk:
+            return rows, cols
+
+
+def _refuse_oversized_sheets(path: Path, max_rows: int | None, max_cols: int | None) -> None:
+    """Measure the contract sheets from their XML; raise WorkbookReadError for one too large."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = _sheet_xml_paths(archive)
+            names = set(archive.namelist())
+            for name in _contract_sheet_names(list(parts)).values():
+                if parts[name] not in names:
+                    continue
+                with archive.open(parts[name]) as stream:
+                    height, width = sheet_extent(stream)
+                if (max_rows and height > max_rows) or (max_cols and width > max_cols):
+                    raise WorkbookReadError(
+                        f"biểu {name} có {height} dòng x {width} cột, vượt giới hạn {max_rows} x {max_cols}",
+                        sheet=name,
+                    )
+    except WorkbookReadError:
+        raise
+    except Exception as exc:
+        raise WorkbookReadError(f"tệp không đọc được như một bảng tính ({type(exc).__name__})") from exc
+
+
 def _uncached_formulas(xml: bytes) -> dict[tuple[int, int], str]:
     """Cells whose formula has no cached value, with the formula text (shared ones expanded)."""
     formulas = len(_FORMULA_TAG.findall(xml))
@@ -163,8 +252,11 @@ def read_workbook(
 
     `file_format` is what the guard recognised (xlsx, xlsm, xls, ods). A contract sheet whose
     used range exceeds `max_rows` x `max_cols` is refused before its cells become Python
-    objects. Raises WorkbookReadError (Vietnamese message) when the file cannot be read.
+    objects (an .xlsx or .xlsm one before python-calamine even builds it). Raises
+    WorkbookReadError (Vietnamese message) when the file cannot be read.
     """
+    if file_format in ("xlsx", "xlsm") and (max_rows or max_cols):
+        _refuse_oversized_sheets(path, max_rows, max_cols)
     try:
         # From the content, not the suffix: units rename files (.xlsx saved as .xls), and
         # from_path picks its reader by the suffix.

@@ -8,6 +8,9 @@ workbooks one at a time and waits at most `limits.workbook_timeout_seconds` for 
 workbook that takes longer is abandoned: the child is killed, the workbook is rejected with an
 R16 issue naming the limit, and a fresh child reads the next one. A child that dies on a
 workbook (a crash, the kernel's out-of-memory killer) rejects that workbook the same way.
+The child's address space is capped (`limits.max_reader_memory_mb`): a file that makes a
+reader ask for gigabytes (a grid of millions of cells in an .ods or .xls) fails that one
+allocation and is rejected, instead of taking the machine's memory from everything else.
 
 The child is a plain `subprocess` speaking pickled messages over two pipes, not a
 `multiprocessing.Process`: Dask's worker processes are daemonic and may not start
@@ -22,6 +25,7 @@ from __future__ import annotations
 import atexit
 import math
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -66,6 +70,14 @@ def timed_out_message(seconds: float) -> str:
 CRASHED_MESSAGE = "tệp làm chương trình đọc bảng tính dừng đột ngột; đề nghị lưu lại tệp theo mẫu và gửi lại"
 
 
+def out_of_memory_message(megabytes: float) -> str:
+    """The R16 detail for a workbook that needs more memory than the reader may use."""
+    return (
+        f"đọc tệp cần quá {megabytes:g} MB bộ nhớ nên đã dừng; tệp có thể bị hỏng hoặc có biểu quá lớn, "
+        "đề nghị lưu lại tệp theo mẫu và gửi lại"
+    )
+
+
 def rejected_workbook(item: WorkbookToRead, ctx: IngestContext, detail: str) -> StagedWorkbook:
     """A workbook rejected as a whole (R16) before anything could be read from it."""
     file = dict.fromkeys(FILE_COLUMNS) | {
@@ -79,10 +91,12 @@ def rejected_workbook(item: WorkbookToRead, ctx: IngestContext, detail: str) -> 
 
 
 class IsolatedReader:
-    """Stages workbooks in a child process, `timeout_seconds` at most each (a context manager)."""
+    """Stages workbooks in a child process, `timeout_seconds` at most each, in at most
+    `memory_mb` of address space (None: no cap). A context manager."""
 
-    def __init__(self, timeout_seconds: float) -> None:
+    def __init__(self, timeout_seconds: float, memory_mb: float | None = None) -> None:
         self.timeout_seconds = timeout_seconds
+        self.memory_mb = memory_mb
         self._process: subprocess.Popen | None = None
         self._to_child: Connection | None = None
         self._from_child: Connection | None = None
@@ -106,9 +120,17 @@ class IsolatedReader:
         parent_in, child_out = os.pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(PROJECT_ROOT), env.get("PYTHONPATH", "")) if p)
+        env["RUST_BACKTRACE"] = "0"  # a refused allocation is one log line, not a backtrace
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "tasks.reader_process", str(child_in), str(child_out)],
+                [
+                    sys.executable,
+                    "-m",
+                    "tasks.reader_process",
+                    str(child_in),
+                    str(child_out),
+                    str(self.memory_mb or 0),
+                ],
                 pass_fds=(child_in, child_out),
                 stdin=subprocess.DEVNULL,
                 env=env,
@@ -145,6 +167,14 @@ class IsolatedReader:
             process.kill()
             process.wait()
 
+    def _exit_signal(self) -> int | None:
+        """The signal the child died of (it has just closed its pipe), if it did die of one."""
+        try:
+            code = self._process.wait(timeout=2)
+        except subprocess.TimeoutExpired:
+            return None
+        return -code if code < 0 else None
+
     def close(self) -> None:
         """Let the child finish (its input closes) and reap it."""
         self._stop(kill=False)
@@ -171,7 +201,10 @@ class IsolatedReader:
         try:
             status, payload = self._from_child.recv()
         except (EOFError, OSError):
+            died_of = self._exit_signal()
             self._stop(kill=True)
+            if died_of == signal.SIGABRT and self.memory_mb:  # a native reader's allocation failed
+                return rejected_workbook(item, ctx, out_of_memory_message(self.memory_mb))
             return rejected_workbook(item, ctx, CRASHED_MESSAGE)
         if status == "error":  # a bug of ours, raised again here for stage_batch to report
             raise payload
@@ -191,10 +224,14 @@ class ReaderPool:
         self._lock = threading.Lock()
 
     @contextmanager
-    def reader(self, timeout_seconds: float) -> Iterator[IsolatedReader]:
-        """An idle reader (or a new one); back to the pool afterwards, closed if it failed."""
+    def reader(self, timeout_seconds: float, memory_mb: float | None = None) -> Iterator[IsolatedReader]:
+        """An idle reader with this memory cap (or a new one); back to the pool afterwards,
+        closed if it failed."""
         with self._lock:
-            reader = self._idle.pop() if self._idle else IsolatedReader(timeout_seconds)
+            matching = [r for r in self._idle if r.memory_mb == memory_mb]
+            reader = matching[-1] if matching else IsolatedReader(timeout_seconds, memory_mb)
+            if matching:
+                self._idle.remove(reader)
         reader.timeout_seconds = timeout_seconds
         try:
             yield reader
@@ -218,13 +255,21 @@ atexit.register(reader_pool.close)
 
 def stage_batch_isolated(items: list[WorkbookToRead], ctx: IngestContext) -> StagedBatch:
     """`stage_batch`, each workbook read by a pooled child process within the time-out."""
-    with reader_pool.reader(ctx.limits.workbook_timeout_seconds) as reader:
+    with reader_pool.reader(ctx.limits.workbook_timeout_seconds, ctx.limits.max_reader_memory_mb) as reader:
         return stage_batch(items, ctx, stage_one=reader.stage)
 
 
-def _serve(from_parent: Connection, to_parent: Connection) -> None:
+def _cap_memory(megabytes: float) -> None:
+    """Cap this process's address space (imports done, so the cap is what reading may add)."""
+    if megabytes > 0:
+        cap = int(megabytes * (1 << 20))
+        resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def _serve(from_parent: Connection, to_parent: Connection, memory_mb: float = 0) -> None:
     """The child's loop: stage each workbook received, send the result back, until EOF."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _cap_memory(memory_mb)
     to_parent.send("ready")  # imports done: the clock of the first workbook starts now
     ctx: IngestContext | None = None
     while True:
@@ -241,6 +286,8 @@ def _serve(from_parent: Connection, to_parent: Connection) -> None:
         signal.alarm(math.ceil(timeout) + _ORPHAN_GRACE_SECONDS)
         try:
             message = ("ok", stage_workbook(item, ctx))
+        except MemoryError:  # Python asked for more than the cap: the file, not a bug of ours
+            message = ("ok", rejected_workbook(item, ctx, out_of_memory_message(memory_mb)))
         except Exception as exc:
             traceback.print_exc()
             message = ("error", exc)
@@ -254,7 +301,8 @@ def _serve(from_parent: Connection, to_parent: Connection) -> None:
 
 
 def main(argv: list[str]) -> int:
-    _serve(Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False))
+    memory_mb = float(argv[2]) if len(argv) > 2 else 0.0
+    _serve(Connection(int(argv[0]), writable=False), Connection(int(argv[1]), readable=False), memory_mb)
     return 0
 
 

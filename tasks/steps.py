@@ -211,7 +211,8 @@ def read_and_validate_batch(items: list[WorkbookToRead], ingest: IngestContext, 
     """Returns the staged figures and issues of a batch of workbooks.
 
     Each workbook is read in a child process and abandoned (R16) after
-    `limits.workbook_timeout_seconds`; the rest of the batch is read all the same.
+    `limits.workbook_timeout_seconds` or beyond `limits.max_reader_memory_mb`; the rest of the
+    batch is read all the same.
     """
     checkpoint("read")
     batch = stage_batch_isolated(items, ingest)
@@ -347,7 +348,7 @@ def write_feedback_task(ctx: RunContext, result: BuildResult) -> list[Path]:
     """Returns the feedback workbooks written for the units whose files have problems."""
     from tasks.feedback import write_feedback
 
-    written = write_feedback(result.warehouse, run_outputs_dir(ctx))
+    written = write_feedback(result.warehouse, run_outputs_dir(ctx), ctx.settings.limits)
     _logger().info("Feedback workbooks: %d", len(written))
     return written
 

@@ -6,9 +6,12 @@ connection busy ("unfinished result") for the next `register`. `scalar` fetches 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import duckdb
+
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> Any:
@@ -38,3 +41,17 @@ def connect_building(
     if memory_limit:
         options["memory_limit"] = memory_limit
     return duckdb.connect(path, config=options)
+
+
+def identifier(name: str) -> str:
+    """A table or column name of the warehouse, quoted, for a SQL string; raises ValueError for
+    anything but a lower-case identifier (names come from the project, never from a unit)."""
+    if not _IDENTIFIER.fullmatch(name):
+        raise ValueError(f"not a warehouse identifier: {name!r}")
+    return f'"{name}"'
+
+
+def sql_literal(text: str) -> str:
+    """A text as a SQL string literal (for the few places DuckDB takes no parameter, such as
+    the file of COPY ... TO)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -52,6 +52,7 @@ class LimitsConfig(_Section):
     max_sheet_rows: int = Field(gt=0)
     max_sheet_cols: int = Field(gt=0)
     workbook_timeout_seconds: float = Field(gt=0)
+    max_reader_memory_mb: float = Field(default=1024, ge=256)
 
 
 class ValidationConfig(_Section):
