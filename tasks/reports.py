@@ -8,7 +8,9 @@ written as a string: no formula, no hyperlink can come out of it.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import math
 import shutil
 from collections.abc import Iterator, Sequence
@@ -24,6 +26,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Format
 from xlsxwriter.worksheet import Worksheet
 
+from tongket.duck import identifier, sql_literal
 from tongket.reference import award_component_labels
 from tongket.rubric import COLLECTIVE_COMPONENTS
 
@@ -483,6 +486,16 @@ def _sql_unit_type(expr: str) -> str:
     return f"case {expr} {cases} else {expr} end"
 
 
+def _csv_expression(name: str, kind: str) -> str:
+    """The SELECT expression of a query column in a CSV file, by its Column kind."""
+    expr = f"q.{identifier(name)}"
+    if kind == "unit_type":
+        return _sql_unit_type(expr)
+    if kind in ("text", "wrap", "center"):
+        return _sql_text(f"cast({expr} as varchar)")
+    return expr
+
+
 def copy_csv(
     con: duckdb.DuckDBPyConnection,
     sql: str,
@@ -493,22 +506,13 @@ def copy_csv(
     """Write a query's rows as a CSV file with the table's Vietnamese headers (DuckDB's COPY:
     seconds for millions of rows); `columns` pairs each query column with its Column, whose
     kind says how it is written (`unit_type` in words, text made formula-safe)."""
-    select = []
-    for name, column in columns:
-        expr = f'q."{name}"'
-        if column.kind == "unit_type":
-            expr = _sql_unit_type(expr)
-        elif column.kind in ("text", "wrap", "center"):
-            expr = _sql_text(f"cast({expr} as varchar)")
-        header = column.header.replace('"', "")
-        select.append(f'{expr} as "{header}"')
+    select = ", ".join(_csv_expression(name, column.kind) for name, column in columns)
     raw = path.with_name(path.name + ".part")
-    target = str(raw).replace("'", "''")
-    con.execute(
-        f"copy (select {', '.join(select)} from ({sql}) as q) to '{target}' (header, delimiter ',')", params or []
-    )
+    con.execute(f"copy (select {select} from ({sql}) as q) to {sql_literal(str(raw))} (header false)", params or [])
+    header = io.StringIO()
+    csv.writer(header, lineterminator="\n").writerow(column.header for _, column in columns)
     with path.open("wb") as out, raw.open("rb") as source:
-        out.write(BOM)
+        out.write(BOM + header.getvalue().encode("utf-8"))
         shutil.copyfileobj(source, out, 1 << 20)
     raw.unlink()
 

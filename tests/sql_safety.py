@@ -3,7 +3,8 @@
 It walks the syntax trees of the project's modules and finds every SQL *sink*: a call to a
 method named `execute`, `executemany`, `sql` or `query`, and, found by fixed point, every
 project function that passes one of its parameters on to a sink (`scalar(con, sql)`,
-`_stream(con, sql)`): their callers are sinks too. The SQL argument of each sink must be:
+`_stream(con, sql)`) or interpolates one into a sink's SQL (`copy_csv(con, sql, ...)` runs
+`f"copy ({sql}) to ..."`): their callers are sinks too. The SQL argument of each sink must be:
 
 - a string constant, or a name or expression that is only ever one (module constants,
   locals, `a + b`, `x if c else y`, `.strip()` of one);
@@ -95,6 +96,8 @@ class Analyzer:
                 self.add_module(name, path, path.read_text(encoding="utf-8"))
         self.sinks: dict[tuple[str, str], int] = {}  # (module, function) -> SQL parameter index
         self.sites: list[tuple[Module, ast.Call, ast.expr, Scope]] = []
+        # Sinks that interpolate a parameter, with their sink call: each needs a checked caller.
+        self.interpolating: dict[tuple[str, str], ast.Call] = {}
 
     def add_module(self, name: str, path: Path, source: str) -> Module:
         tree = ast.parse(source)
@@ -149,17 +152,31 @@ class Analyzer:
                 for node in ast.walk(function):
                     if isinstance(node, ast.Call):
                         argument = self._sink_argument(module, node)
+                        key = (module.name, function.name)
+                        if argument is None or key in self.sinks:
+                            continue
                         if isinstance(argument, ast.Name) and argument.id in params:
-                            key = (module.name, function.name)
-                            if key not in self.sinks:
-                                self.sinks[key] = params.index(argument.id)
+                            self.sinks[key] = params.index(argument.id)
+                            changed = True
+                            continue
+                        # A parameter interpolated into the SQL (`f"copy ({sql}) to ..."`): when
+                        # taking it as a constant makes the SQL safe, the callers' value is checked.
+                        scope = self._scope_at(Scope(module, function), function, node)
+                        if self.unsafe_sql(argument, scope) is None:
+                            continue
+                        for index, name in enumerate(params):
+                            if self.unsafe_sql(argument, self._as_constant(scope, name)) is None:
+                                self.sinks[key] = index
+                                self.interpolating[key] = node
                                 changed = True
+                                break
 
     # --- checking every sink call -------------------------------------------------------------------
     def check(self) -> list[Finding]:
         self.find_sinks()
         findings: list[Finding] = []
         self.sites = []
+        called: set[tuple[str, str] | None] = set()
         for module, function in self._functions():
             for node in ast.walk(function):
                 if not isinstance(node, ast.Call):
@@ -168,13 +185,36 @@ class Analyzer:
                 if argument is None:
                     continue
                 scope = Scope(module, function)
-                if isinstance(argument, ast.Name) and argument.id in [a.arg for a in function.args.args]:
+                params = [a.arg for a in function.args.args]
+                if isinstance(argument, ast.Name) and argument.id in params:
                     continue  # this function is a sink itself: its callers are checked
+                scope = self._scope_at(scope, function, node)
+                key = (module.name, function.name)
+                if key in self.sinks:  # the parameter it interpolates is checked at its callers
+                    scope = self._as_constant(scope, params[self.sinks[key]])
                 self.sites.append((module, node, argument, scope))
-                why = self.unsafe_sql(argument, self._scope_at(scope, function, node))
+                called.add(self._called_function(module, node.func))
+                why = self.unsafe_sql(argument, scope)
                 if why:
                     findings.append(Finding(str(module.path), node.lineno, ast.unparse(argument)[:120], why))
+        for (module_name, function_name), node in self.interpolating.items():
+            if (module_name, function_name) not in called:  # e.g. a task called by Prefect, not by us
+                argument = self._sink_argument(self.modules[module_name], node)
+                findings.append(
+                    Finding(
+                        str(self.modules[module_name].path),
+                        node.lineno,
+                        ast.unparse(argument)[:120],
+                        f"{function_name}() interpolates a parameter and no checked call passes it",
+                    )
+                )
         return findings
+
+    @staticmethod
+    def _as_constant(scope: Scope, name: str) -> Scope:
+        """`scope` with the parameter `name` taken as a constant string."""
+        arguments = scope.arguments | {name: (ast.Constant(""), Scope(scope.module))}
+        return scope.child(arguments=arguments, depth=scope.depth)
 
     def _scope_at(self, scope: Scope, function: ast.FunctionDef, target: ast.AST) -> Scope:
         """The scope of `target` with the names bound by the loops and comprehensions around it."""

@@ -226,11 +226,22 @@ UNSAFE = {
     ),
     "joined names": "def f(con, names):\n    con.execute('select ' + ', '.join(names))\n",
     "a file": "def f(con, path):\n    con.execute(path.read_text())\n",
+    "a helper interpolating a caller's value": (
+        "def copy(con, sql):\n    con.execute(f'copy ({sql}) to out.csv')\n"
+        "def f(con, name):\n    copy(con, f'select {name}')\n"
+    ),
+    "a helper interpolating a parameter nobody passes": (
+        "def copy(con, sql):\n    con.execute(f'copy ({sql}) to out.csv')\n"
+    ),
     "a helper's result": (
         "def columns(names):\n    return ', '.join(names)\ndef f(con, names):\n    con.sql(f'select {columns(names)}')\n"
     ),
 }
 SAFE = {
+    "a helper interpolating a constant query": (
+        "Q = 'select 1'\ndef copy(con, sql):\n    con.execute(f'copy ({sql}) to out.csv')\n"
+        "def f(con):\n    copy(con, Q)\n"
+    ),
     "a parameter": "def f(con, name):\n    con.execute('select * from t where n = ?', [name])\n",
     "a constant loop": "TABLES = ('a', 'b')\ndef f(con):\n    for t in TABLES:\n        con.execute(f'delete from {t}')\n",
     "an identifier": (
