@@ -16,12 +16,14 @@ province ("Xã Tân Lập, Huyện Bắc Yên, Tỉnh Sơn La"): the registry re
 real names repeat across districts ("Phòng Tư pháp", "Xã Tân Lập").
 
 The inbox has one folder per district (`inbox/157/...`), as a province office would file them.
-A corpus is reused while its manifest matches (scale, seed, province, limit, unit count).
+A corpus is reused while its manifest matches (scale, seed, province, limit, unit count, and
+the source of the content generator and workbook writer: a change to either makes a new one).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import os
@@ -180,15 +182,33 @@ def write_workbooks(units: list[CorpusUnit], inbox: Path, seed: int, workers: in
         return list(pool.imap_unordered(_write_one, jobs, chunksize=32))
 
 
+def generator_fingerprint() -> str:
+    """A hash of the code that decides a corpus's content (a change regenerates the corpus)."""
+    import tongket.sample.content as content
+    import tongket.workbook_writer as writer
+
+    digest = hashlib.sha256()
+    for module in (content, writer):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def _manifest_key(scale: str, seed: int, province_code: int | None, limit: int | None) -> dict:
-    return {"format": CORPUS_FORMAT, "scale": scale, "seed": seed, "province_code": province_code, "limit": limit}
+    return {
+        "format": CORPUS_FORMAT,
+        "generator": generator_fingerprint(),
+        "scale": scale,
+        "seed": seed,
+        "province_code": province_code,
+        "limit": limit,
+    }
 
 
 def load_corpus(root: Path) -> Corpus | None:
     """The corpus described by `root/manifest.json`, if its inbox is complete."""
     try:
         data = json.loads((root / MANIFEST).read_text())
-        corpus = Corpus(root=root, **{k: v for k, v in data.items() if k not in ("format", "root")})
+        corpus = Corpus(root=root, **{k: v for k, v in data.items() if k not in ("format", "generator", "root")})
     except (OSError, ValueError, TypeError):
         return None
     if not corpus.registry.exists() or sum(1 for _ in corpus.inbox.rglob("*.xlsx")) != corpus.unit_count:
