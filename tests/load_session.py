@@ -26,6 +26,7 @@ from pathlib import Path
 
 import duckdb
 
+from tests.measure import TreeSampler
 from tongket.sample.content import generate_unit_report
 from tongket.sample.generate import file_name_for, received_at, set_received_time
 from tongket.sample.registry import district_info, registry_rows, write_registry
@@ -219,7 +220,6 @@ def load_session(
 ) -> LoadReport:
     """`readers` analyst processes query `work/tongket.duckdb` while `run(inbox, work)` runs
     twice, `corrections` units sending a correction in between."""
-    import psutil
 
     from tongket.settings import PROJECT_ROOT
 
@@ -245,47 +245,24 @@ def load_session(
         )
         for n in range(readers)
     ]
-    peak = [0.0]
-
-    def sample_memory() -> None:
-        me = psutil.Process()
-        total = 0
-        for process in [me, *me.children(recursive=True)]:
-            try:
-                total += process.memory_info().rss
-            except psutil.Error:
-                pass
-        peak[0] = max(peak[0], total / 2**20)
-
-    import threading
-
-    done = threading.Event()
-
-    def sampler() -> None:
-        while not done.wait(0.25):
-            sample_memory()
-
-    watcher = threading.Thread(target=sampler, daemon=True)
-    watcher.start()
     runs: list[RunRecord] = []
-    try:
-        for number in (1, 2):
-            if number == 2:
-                add_corrections(sample, corrections)
-            started = time.monotonic()
-            result = run(sample.inbox, work)
-            runs.append(_published_facts(warehouse, time.monotonic() - started, bool(result.published)))
-        time.sleep(linger)  # the analysts see the second run too
-    finally:
-        stop.touch()
-        for process in processes:
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        done.set()
-        watcher.join()
-    report = LoadReport(readers, runs, peak_rss_mb=peak[0])
+    with TreeSampler(interval=0.25) as sampler:
+        try:
+            for number in (1, 2):
+                if number == 2:
+                    add_corrections(sample, corrections)
+                started = time.monotonic()
+                result = run(sample.inbox, work)
+                runs.append(_published_facts(warehouse, time.monotonic() - started, bool(result.published)))
+            time.sleep(linger)  # the analysts see the second run too
+        finally:
+            stop.touch()
+            for process in processes:
+                try:
+                    process.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+    report = LoadReport(readers, runs, peak_rss_mb=sampler.peak_mb)
     expected = {r.run_id: r for r in runs}
     seconds = []
     for path in sorted(logs.glob("analyst-*.jsonl")):

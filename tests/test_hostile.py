@@ -16,19 +16,17 @@ import hashlib
 import os
 import re
 import shutil
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import psutil
 import pytest
 
 from tasks.feedback import TOO_LARGE_TO_COPY
 from tasks.ingest import WorkbookToRead
 from tests.conftest import query, run_flow
 from tests.hostile_files import HOSTILE, NOT_A_FILE, R16, huge_merge, lying_dimension, make_fifo
+from tests.measure import TreeSampler
 from tests.workbooks import set_figure
 from tongket.sample.book_model import book_from_report, write_book
 from tongket.sample.content import generate_unit_report
@@ -38,42 +36,6 @@ from tongket.sample.content import generate_unit_report
 EXTRA_SECONDS = 45
 EXTRA_PEAK_MB = 1200
 LATE = 1_630_000_000  # 2021-08-26 17:46 in Vietnam: after the demo deadline (2021-08-20)
-
-
-class TreeSampler:
-    """Wall time and the peak summed RSS of this process and all its descendants."""
-
-    def __init__(self, interval: float = 0.05) -> None:
-        self.interval = interval
-        self.peak_mb = 0.0
-        self.seconds = 0.0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-
-    def _tree_rss(self) -> int:
-        me = psutil.Process()
-        total = 0
-        for process in [me, *me.children(recursive=True)]:
-            try:
-                total += process.memory_info().rss
-            except psutil.Error:
-                pass
-        return total
-
-    def _sample(self) -> None:
-        while not self._stop.is_set():
-            self.peak_mb = max(self.peak_mb, self._tree_rss() / 2**20)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> TreeSampler:
-        self._started = time.monotonic()
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-        self.seconds = time.monotonic() - self._started
 
 
 @dataclass
