@@ -231,6 +231,7 @@ def _runs_table(results: dict) -> list[str]:
         ("first", "first run, new warehouse"),
         ("nightly", "nightly rerun, nothing changed"),
         ("changed", "one file changed"),
+        ("dask", "first run, reading on a local Dask cluster (2 workers)"),
     ):
         runs = results.get(key) or []
         if not runs:
@@ -486,7 +487,9 @@ def scale_section(results: dict) -> str:
     corpus = results["corpus"]
     machine = results["machine"]
     packages = ", ".join(f"{k} {v}" for k, v in machine["packages"].items() if v)
-    load = [r["load_avg_before"] for key in ("trivial", "first", "nightly", "changed") for r in results.get(key, [])]
+    load = [
+        r["load_avg_before"] for key in ("trivial", "first", "nightly", "changed", "dask") for r in results.get(key, [])
+    ]
     lines = [
         f"## {scale.capitalize()} scale: {corpus['unit_count']:,} workbooks",
         "",

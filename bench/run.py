@@ -58,7 +58,8 @@ PACKAGES = (
     "rapidfuzz",
     "psutil",
 )
-PARTS = ("tongket", "engine-free", "naive", "profile")
+PARTS = ("tongket", "engine-free", "naive", "profile", "dask")
+DEFAULT_PARTS = ("tongket", "engine-free", "naive", "profile")  # dask: on request (--only dask)
 DEFAULT_NAIVE_SUBSET = {"district": 0, "province": 300, "national": 600}  # 0: every file
 SCOPE_NAMES = {
     "province": ("Thành phố Hà Nội", "Thành phố Hà Nội"),
@@ -291,7 +292,7 @@ def run_benchmark(
     profile_sample: int = 200,
     trivial_repeat: int = 1,
     log=print,
-    parts: tuple[str, ...] = PARTS,
+    parts: tuple[str, ...] = DEFAULT_PARTS,
     previous: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Measure one scale; returns the results (also what the JSON holds). With `parts` a
@@ -317,9 +318,9 @@ def run_benchmark(
 
     results["measured_at"] = dict(results.get("measured_at") or {}) | dict.fromkeys(parts, started_at)
 
-    def run(job: dict, label: str) -> dict:
+    def run(job: dict, label: str, extra_env: dict[str, str] | None = None) -> dict:
         log(f"[{scale}] {label} ...")
-        measured = measure(job, env, jobs_dir, label, in_process)
+        measured = measure(job, env | (extra_env or {}), jobs_dir, label, in_process)
         log(f"[{scale}] {label}: {measured['wall_s']:.1f} s, peak {measured['peak_rss_tree_mb']:.0f} MB")
         return measured
 
@@ -328,12 +329,12 @@ def run_benchmark(
     if "tongket" in parts:
         results["trivial"] = [run({"kind": "trivial"}, f"trivial-{i}") for i in range(trivial_repeat)]
 
-    def run_tongket(label: str, work: Path) -> dict:
+    def run_tongket(label: str, work: Path, extra_env: dict[str, str] | None = None) -> dict:
         """A trivial flow, then the tongket run: the pair's difference is what tongket adds,
         measured under the same load of the (shared) machine."""
         trivial = run({"kind": "trivial"}, f"trivial-before-{label}")
-        results["trivial"].append(trivial)
-        measured = run({"kind": "tongket", "params": _params(corpus, work)}, label)
+        results.setdefault("trivial", []).append(trivial)
+        measured = run({"kind": "tongket", "params": _params(corpus, work)}, label, extra_env)
         measured["trivial_wall_s"] = trivial["wall_s"]
         measured["counts"] = warehouse_counts(work / "tongket.duckdb")
         return measured
@@ -357,6 +358,15 @@ def run_benchmark(
         finally:
             for restore in reversed(restores):
                 restore()
+
+    if "dask" in parts:
+        # The read fan-out on a local Dask cluster of `run.max_workers` (2) worker processes
+        # started by the run, the warehouse written by the flow's process as always.
+        dask_work = runs / "tongket-dask"
+        results["dask"] = []
+        for i in range(repeat):
+            _reset(dask_work)
+            results["dask"].append(run_tongket(f"dask-first-{i}", dask_work, {"TONGKET_RUN_TASK_RUNNER": "dask"}))
 
     engine_work = runs / "engine-free"
     if "engine-free" in parts:
@@ -436,7 +446,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-save", action="store_true", help="print the results; write no file")
     args = parser.parse_args(argv)
-    parts = PARTS
+    parts = DEFAULT_PARTS
     previous = None
     if args.only:
         parts = tuple(p.strip() for p in args.only.split(","))

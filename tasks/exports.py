@@ -11,7 +11,7 @@ from pathlib import Path
 
 import duckdb
 
-from tongket.duck import identifier, sql_literal
+from tongket.duck import connect_reading, identifier, sql_literal
 
 PARQUET_DIR = "parquet"
 # Tables by name pattern, plus the few named ones analysts join to.
@@ -25,12 +25,12 @@ def tables_to_export(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [n for n in names if n.startswith(EXPORT_PREFIXES) or n in EXPORT_TABLES]
 
 
-def export_parquet(warehouse: Path, run_dir: Path) -> list[Path]:
+def export_parquet(warehouse: Path, run_dir: Path, memory_limit: str = "") -> list[Path]:
     """Write each exported table to `<run_dir>/parquet/<table>.parquet`; returns the files."""
     out_dir = run_dir / PARQUET_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_reading(warehouse, memory_limit) as con:
         for table in tables_to_export(con):
             path = out_dir / f"{table}.parquet"
             partial = out_dir / f".{table}.parquet.part"

@@ -46,6 +46,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from tasks.read import match_sheet_name, sheet_extent
 from tasks.reports import LATEST_DIR
+from tongket.duck import connect_reading
 from tongket.settings import LimitsConfig, load_settings
 from tongket.text import fold_key
 
@@ -505,14 +506,17 @@ def write_feedback_workbook(
     return path
 
 
-def write_feedback(warehouse: Path, run_dir: Path, limits: LimitsConfig | None = None) -> list[Path]:
+def write_feedback(
+    warehouse: Path, run_dir: Path, limits: LimitsConfig | None = None, memory_limit: str = ""
+) -> list[Path]:
     """Write the run's feedback workbooks into `<run_dir>/phan-hoi/`; returns the files written.
-    `limits` (default: the configured ones) bounds the sheets a copy may hold."""
+    `limits` (default: the configured ones) bounds the sheets a copy may hold; DuckDB works
+    within `memory_limit`."""
     limits = limits or load_settings().limits
     out_dir = run_dir / FEEDBACK_DIR
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_reading(warehouse, memory_limit) as con:
         run_id, built_at = con.execute("select run_id, built_at from ref_run_config").fetchone()
         checked = f"Kiểm tra lúc {built_at:%H:%M ngày %d/%m/%Y} (lần chạy {run_id})."
         targets = {t.file_sha256: t for t in feedback_targets(con)}

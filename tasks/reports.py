@@ -26,7 +26,7 @@ from xlsxwriter.utility import xl_rowcol_to_cell
 from xlsxwriter.workbook import Format
 from xlsxwriter.worksheet import Worksheet
 
-from tongket.duck import identifier, sql_literal
+from tongket.duck import connect_reading, identifier, sql_literal
 from tongket.reference import award_component_labels
 from tongket.rubric import COLLECTIVE_COMPONENTS
 
@@ -1174,12 +1174,17 @@ def table_sizes(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def write_report_workbook(
-    warehouse: Path, path: Path, trace_max_rows: int = EXCEL_MAX_ROWS, max_rows_in_workbook: int = MAX_ROWS_IN_WORKBOOK
+    warehouse: Path,
+    path: Path,
+    trace_max_rows: int = EXCEL_MAX_ROWS,
+    max_rows_in_workbook: int = MAX_ROWS_IN_WORKBOOK,
+    memory_limit: str = "",
 ) -> Path:
     """Write the report workbook at `path` from a warehouse file; returns the path. Tables
-    longer than `max_rows_in_workbook` rows are written as CSV files beside it."""
+    longer than `max_rows_in_workbook` rows are written as CSV files beside it; DuckDB works
+    within `memory_limit` (the run's `duckdb_memory_limit`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect_reading(warehouse, memory_limit) as con:
         facts = read_run_facts(con)
         book = xlsxwriter.Workbook(
             str(path),
@@ -1221,9 +1226,13 @@ def write_report_workbook(
     return path
 
 
-def write_report_tables(warehouse: Path, run_dir: Path, max_rows_in_workbook: int = MAX_ROWS_IN_WORKBOOK) -> Path:
+def write_report_tables(
+    warehouse: Path, run_dir: Path, max_rows_in_workbook: int = MAX_ROWS_IN_WORKBOOK, memory_limit: str = ""
+) -> Path:
     """Write the run's report workbook into its output folder; returns the file."""
-    return write_report_workbook(warehouse, run_dir / REPORT_FILE, max_rows_in_workbook=max_rows_in_workbook)
+    return write_report_workbook(
+        warehouse, run_dir / REPORT_FILE, max_rows_in_workbook=max_rows_in_workbook, memory_limit=memory_limit
+    )
 
 
 LATEST_DIR = "latest"

@@ -338,7 +338,12 @@ def write_report_task(ctx: RunContext, result: BuildResult) -> Path:
     """Returns the report workbook (Phụ lục 1-5, status, detail, narratives, traceability)."""
     from tasks.reports import write_report_tables
 
-    path = write_report_tables(result.warehouse, run_outputs_dir(ctx), ctx.settings.outputs.max_rows_in_workbook)
+    path = write_report_tables(
+        result.warehouse,
+        run_outputs_dir(ctx),
+        ctx.settings.outputs.max_rows_in_workbook,
+        ctx.settings.run.duckdb_memory_limit,
+    )
     _logger().info("Report tables: %s", path)
     return path
 
@@ -348,7 +353,9 @@ def write_feedback_task(ctx: RunContext, result: BuildResult) -> list[Path]:
     """Returns the feedback workbooks written for the units whose files have problems."""
     from tasks.feedback import write_feedback
 
-    written = write_feedback(result.warehouse, run_outputs_dir(ctx), ctx.settings.limits)
+    written = write_feedback(
+        result.warehouse, run_outputs_dir(ctx), ctx.settings.limits, ctx.settings.run.duckdb_memory_limit
+    )
     _logger().info("Feedback workbooks: %d", len(written))
     return written
 
@@ -358,7 +365,7 @@ def export_parquet_task(ctx: RunContext, result: BuildResult) -> list[Path]:
     """Returns the Parquet files of the marts, dimensions and facts."""
     from tasks.exports import export_parquet
 
-    written = export_parquet(result.warehouse, run_outputs_dir(ctx))
+    written = export_parquet(result.warehouse, run_outputs_dir(ctx), ctx.settings.run.duckdb_memory_limit)
     _logger().info("Parquet: %d tables", len(written))
     return written
 

@@ -7,6 +7,7 @@ connection busy ("unfinished result") for the next `register`. `scalar` fetches 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -31,6 +32,13 @@ def table_names(con: duckdb.DuckDBPyConnection, catalog: str | None = None) -> s
             "select table_name from information_schema.tables where table_catalog = ?", [catalog]
         ).fetchall()
     return {r[0] for r in rows}
+
+
+def connect_reading(path: str | Path, memory_limit: str = "") -> duckdb.DuckDBPyConnection:
+    """A read-only connection to a warehouse file, within `memory_limit` ("" = DuckDB's default).
+    The outputs of a run open theirs at once in one process, so they pass the same limit: DuckDB
+    refuses a second connection to a file with another configuration."""
+    return duckdb.connect(str(path), read_only=True, config={"memory_limit": memory_limit} if memory_limit else {})
 
 
 def connect_building(
