@@ -75,7 +75,12 @@ STAGE_OF_TASK = {
     "build-marts": "marts",
     "score-awards": "awards",
     "check-and-publish": "publish",
-    "write-outputs": "outputs",
+    # the outputs run side by side (report, feedback and Parquet at once): their stage is the span
+    "write-report-tables": "outputs",
+    "write-feedback": "outputs",
+    "export-parquet": "outputs",
+    "publish-outputs": "outputs",
+    "create-run-artifacts": "outputs",
 }
 
 
