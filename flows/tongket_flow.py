@@ -14,6 +14,7 @@ run holding the warehouse longer than `run.lock_wait_seconds`, a failed integrit
 from __future__ import annotations
 
 from prefect import flow, get_run_logger, unmapped
+from prefect.futures import wait
 from prefect.task_runners import ProcessPoolTaskRunner, TaskRunner, ThreadPoolTaskRunner
 
 from tasks import steps
@@ -103,6 +104,10 @@ def tongket_run(params: RunParameters = DEFAULT_PARAMETERS) -> steps.BuildResult
     report = steps.write_report_task.submit(ctx, result)
     feedback = steps.write_feedback_task.submit(ctx, result)
     parquet = steps.export_parquet_task.submit(ctx, result)
-    files = steps.publish_outputs_task(ctx, report, feedback, parquet)
+    wait([report, feedback, parquet])
+    try:
+        files = steps.publish_outputs_task(ctx, report.result(), feedback.result(), parquet.result())
+    except Exception as error:  # published all the same: Completed, with what failed
+        return steps.outputs_failed(ctx, result, error)
     steps.create_run_artifacts_task(ctx, result, files)
     return result

@@ -1239,6 +1239,14 @@ LATEST_DIR = "latest"
 LATEST_MARKER = ".run_id"
 
 
+def latest_run_id(outputs: Path) -> str | None:
+    """The run whose outputs are in outputs/latest/ (None: there are none)."""
+    try:
+        return (outputs / LATEST_DIR / LATEST_MARKER).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 def refresh_latest(outputs: Path, run_dir: Path) -> Path:
     """Replace outputs/latest/ with a copy of a run's folder (unless a later run is already there).
 

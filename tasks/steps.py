@@ -15,13 +15,14 @@ import logging
 import math
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Completed, State
 from prefect.tasks import exponential_backoff
 
 from tasks import awards, load, marts, publish, reader_process
@@ -165,8 +166,16 @@ def plan_inbox_task(ctx: RunContext) -> RunPlan:
     reusable = previous.get("ddl_fingerprint") == marts.ddl_fingerprint()
     plan = plan_run(ctx.settings, ctx.staging_key, ctx.started_at, ctx.force, ctx.only_units, reusable)
     plan.previous_run_id = previous.get("run_id")
-    plan.is_unchanged = not plan.has_new_content and not ctx.force and previous.get("build_key") == ctx.build_key
+    from tasks.reports import latest_run_id
+
+    # outputs/latest/ must be the published run's: a run whose outputs failed is done again
+    outputs_current = latest_run_id(ctx.settings.paths.outputs) == previous.get("run_id")
+    plan.is_unchanged = (
+        not plan.has_new_content and not ctx.force and previous.get("build_key") == ctx.build_key and outputs_current
+    )
     log = _logger()
+    if previous.get("run_id") and not outputs_current:
+        log.info("The outputs of run %s are not in outputs/latest: they are written again", previous["run_id"])
     log.info(
         "Inbox: %d files, %d opened; %d workbooks to read; %d kept from the warehouse",
         plan.inbox_count,
@@ -338,6 +347,8 @@ def write_report_task(ctx: RunContext, result: BuildResult) -> Path:
     """Returns the report workbook (Phụ lục 1-5, status, detail, narratives, traceability)."""
     from tasks.reports import write_report_tables
 
+    checkpoint("outputs")
+
     path = write_report_tables(
         result.warehouse,
         run_outputs_dir(ctx),
@@ -384,6 +395,18 @@ def publish_outputs_task(ctx: RunContext, report: Path, feedback: list[Path], pa
     }
     _logger().info("Outputs: %s", ", ".join(files.values()))
     return files
+
+
+def outputs_failed(ctx: RunContext, result: BuildResult, error: BaseException) -> State:
+    """The end of a run whose warehouse was published but whose outputs could not all be written:
+    Completed (the warehouse is the record, and it is current), with a message saying what
+    failed; outputs/latest/ still holds the previous run's, so the next run writes them again."""
+    _logger().error("The warehouse was published, but the outputs could not be written: %s", error)
+    message = (
+        f"Đã công bố kho dữ liệu (lần chạy {result.run_id}) nhưng chưa ghi được báo cáo: {error}. "
+        "Lần chạy sau sẽ ghi lại báo cáo."
+    )
+    return Completed(message=message, data=replace(result, note=message))
 
 
 @task(name="create-run-artifacts", cache_policy=NO_CACHE)

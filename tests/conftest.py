@@ -45,6 +45,7 @@ def run_flow(sample: Path, work: Path, **options):
     from flows.tongket_flow import tongket_run
     from tongket.run_parameters import RunParameters
 
+    return_state = options.pop("return_state", False)
     params = RunParameters(
         inbox=str(options.pop("inbox", sample / "inbox")),
         registry=str(options.pop("registry", sample / "registry.csv")),
@@ -52,7 +53,7 @@ def run_flow(sample: Path, work: Path, **options):
         outputs=str(work / "outputs"),
         **options,
     )
-    return tongket_run(params)
+    return tongket_run(params, return_state=return_state)
 
 
 def query(warehouse: Path, sql: str, params: list | None = None) -> pd.DataFrame:

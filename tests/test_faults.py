@@ -45,6 +45,34 @@ def test_a_full_disk_while_writing_the_new_warehouse(published, demo_sample, mon
     assert query(warehouse, "select count(*) as n from submission")["n"][0] == 45
 
 
+def test_outputs_failing_after_the_publish_end_the_run_completed_and_are_written_by_the_next(
+    published, demo_sample, monkeypatch
+):
+    from tasks.reports import REPORT_FILE, latest_run_id
+
+    work, inbox, held_back = published
+    outputs = work / "outputs"
+    first_run = latest_run_id(outputs)
+    shutil.move(held_back, inbox / held_back.name)
+    monkeypatch.setenv("TONGKET_FAULT", "disk-full@outputs")
+    state = run_flow(demo_sample, work, inbox=inbox, return_state=True)
+    assert state.is_completed()
+    assert "chưa ghi được báo cáo" in state.message and "No space left on device" in state.message
+    result = state.result()
+    assert result.published and result.run_id != first_run
+    warehouse = work / "tongket.duckdb"
+    assert query(warehouse, "select count(*) as n from submission")["n"][0] == 45
+    assert query(warehouse, "select run_id from ref_run_config")["run_id"][0] == result.run_id
+    assert latest_run_id(outputs) == first_run  # the previous run's outputs, whole
+
+    monkeypatch.delenv("TONGKET_FAULT")
+    again = run_flow(demo_sample, work, inbox=inbox)  # nothing new in the inbox, but no outputs yet
+    assert again.published
+    assert latest_run_id(outputs) == again.run_id
+    assert (outputs / "latest" / REPORT_FILE).is_file()
+    assert not run_flow(demo_sample, work, inbox=inbox).published  # and now nothing to do
+
+
 def test_an_inbox_that_cannot_be_read_fails_the_run_and_changes_nothing(published, demo_sample):
     work, inbox, held_back = published
     warehouse = work / "tongket.duckdb"

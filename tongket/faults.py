@@ -2,7 +2,8 @@
 point of a run. Inactive unless the environment variable TONGKET_FAULT is set, e.g.
 `TONGKET_FAULT=kill@before-publish` or `TONGKET_FAULT=disk-full@load`.
 
-The points a run passes, in order: read, load, marts, awards, before-publish.
+The points a run passes, in order: read, load, marts, awards, before-publish, outputs (the
+report, after the warehouse was published).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import signal
 
 FAULT_VARIABLE = "TONGKET_FAULT"
-POINTS = ("read", "load", "marts", "awards", "before-publish")
+POINTS = ("read", "load", "marts", "awards", "before-publish", "outputs")
 
 
 def checkpoint(point: str) -> None:
