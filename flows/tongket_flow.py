@@ -6,7 +6,8 @@ a Dask cluster). Everything that writes the warehouse stays in the flow's own pr
 fan-in, under the warehouse's write lock.
 
 How a run ends: `Completed` when the warehouse was published, even if units' files were rejected
-(their issues are in `validation_issue` and the feedback outputs); `Failed`, with the reason as
+(their issues are in `validation_issue` and the feedback outputs), and when the outputs could
+not be written after the publish (the message says so; the next run writes them); `Failed`, with the reason as
 its message, when nothing could be published (bad configuration, registry or rubric, another
 run holding the warehouse longer than `run.lock_wait_seconds`, a failed integrity check).
 """
@@ -108,6 +109,6 @@ def tongket_run(params: RunParameters = DEFAULT_PARAMETERS) -> steps.BuildResult
     try:
         files = steps.publish_outputs_task(ctx, report.result(), feedback.result(), parquet.result())
     except Exception as error:  # published all the same: Completed, with what failed
-        return steps.outputs_failed(ctx, result, error)
+        return steps.outputs_failed(result, error)
     steps.create_run_artifacts_task(ctx, result, files)
     return result

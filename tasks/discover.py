@@ -42,6 +42,10 @@ class InboxFile:
         return (self.file_name, self.file_size, self.mtime_ns)
 
 
+class InboxUnreadableError(OSError):
+    """The inbox, or a folder in it, cannot be listed (permissions, a share that went away)."""
+
+
 def display_name(name: str) -> str:
     """A file name safe to show and store: control characters made visible."""
     return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" for ch in name)
@@ -50,9 +54,16 @@ def display_name(name: str) -> str:
 def list_inbox(inbox: Path) -> list[InboxFile]:
     """Every candidate file under the inbox, sorted by name. Symlinks (to files or folders) are
     listed, never followed: they are rejected as not regular files, so nothing outside the
-    inbox is read and the office sees that the link was there."""
+    inbox is read and the office sees that the link was there. A folder that cannot be read
+    raises InboxUnreadableError: its files are never silently left out."""
     found: list[InboxFile] = []
-    for root, dirs, files in os.walk(inbox, followlinks=False):
+
+    def unreadable(error: OSError) -> None:
+        raise InboxUnreadableError(
+            f"Cannot read the inbox folder {error.filename}: {error.strerror or error}"
+        ) from error
+
+    for root, dirs, files in os.walk(inbox, onerror=unreadable, followlinks=False):
         links = [d for d in dirs if os.path.islink(os.path.join(root, d))]
         dirs[:] = sorted(d for d in dirs if not d.startswith(_SKIPPED_PREFIXES) and d not in links)
         for name in [*files, *links]:

@@ -77,7 +77,14 @@ def publish(built: Path, published: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-    os.replace(built, published)
+    try:
+        os.replace(built, published)
+    except PermissionError as error:  # Windows: a reader holds the published file open
+        raise PublishError(
+            f"Cannot replace {published}: another program has it open ({error.strerror}). "
+            "Close the analysts' connections to it (or let them work on a copy) and run again; "
+            "the published warehouse is unchanged."
+        ) from error
     directory = os.open(published.parent, os.O_RDONLY)
     try:
         os.fsync(directory)

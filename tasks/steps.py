@@ -348,7 +348,6 @@ def write_report_task(ctx: RunContext, result: BuildResult) -> Path:
     from tasks.reports import write_report_tables
 
     checkpoint("outputs")
-
     path = write_report_tables(
         result.warehouse,
         run_outputs_dir(ctx),
@@ -397,7 +396,7 @@ def publish_outputs_task(ctx: RunContext, report: Path, feedback: list[Path], pa
     return files
 
 
-def outputs_failed(ctx: RunContext, result: BuildResult, error: BaseException) -> State:
+def outputs_failed(result: BuildResult, error: BaseException) -> State:
     """The end of a run whose warehouse was published but whose outputs could not all be written:
     Completed (the warehouse is the record, and it is current), with a message saying what
     failed; outputs/latest/ still holds the previous run's, so the next run writes them again."""

@@ -88,6 +88,27 @@ def test_an_inbox_that_cannot_be_read_fails_the_run_and_changes_nothing(publishe
     assert query(warehouse, "select count(*) as n from submission")["n"][0] == 45
 
 
+def test_a_folder_of_the_inbox_that_cannot_be_read_stops_the_listing(tmp_path, monkeypatch):
+    # As root (CI) no folder can be made unreadable, so the refusal the OS would give is made here.
+    from tasks.discover import InboxUnreadableError
+
+    inbox = tmp_path / "inbox"
+    (inbox / "xã Tân Lập").mkdir(parents=True)
+    (inbox / "a.xlsx").write_bytes(b"PK")
+    real_scandir = os.scandir
+
+    def refusing(path="."):
+        if os.fspath(path).endswith("xã Tân Lập"):
+            raise PermissionError(13, "Permission denied", os.fspath(path))
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", refusing)
+    with pytest.raises(InboxUnreadableError, match="Cannot read the inbox folder .*xã Tân Lập: Permission denied"):
+        list_inbox(inbox)
+    monkeypatch.setattr(os, "scandir", real_scandir)
+    assert [f.file_name for f in list_inbox(inbox)] == ["a.xlsx"]
+
+
 def test_a_file_changing_while_it_is_read_is_left_for_the_next_run(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()

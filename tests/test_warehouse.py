@@ -83,16 +83,12 @@ def test_a_reader_neither_blocks_a_run_nor_sees_it_until_it_reconnects(demo_samp
         reader.wait()
 
 
-@pytest.mark.parametrize("point", ["read", "load", "marts", "awards", "before-publish"])
-def test_a_run_killed_at_any_point_leaves_the_published_warehouse_untouched(point, demo_sample, published_without_one):
-    work, inbox, missing = published_without_one
-    warehouse = work / "tongket.duckdb"
-    before = _sha(warehouse)
-    shutil.copy2(demo_sample / "inbox" / missing, inbox / missing)
+def _killed_run(point: str, work: Path, inbox: Path, registry: Path) -> subprocess.CompletedProcess:
+    """`tongket run` in its own process, killed (SIGKILL) when it reaches `point`."""
     from prefect.settings import PREFECT_API_URL
 
     env = dict(os.environ, TONGKET_FAULT=f"kill@{point}", PREFECT_API_URL=PREFECT_API_URL.value())
-    killed = subprocess.run(
+    return subprocess.run(
         [
             sys.executable,
             "-m",
@@ -101,9 +97,9 @@ def test_a_run_killed_at_any_point_leaves_the_published_warehouse_untouched(poin
             "--inbox",
             str(inbox),
             "--registry",
-            str(demo_sample / "registry.csv"),
+            str(registry),
             "--warehouse",
-            str(warehouse),
+            str(work / "tongket.duckdb"),
             "--outputs",
             str(work / "outputs"),
         ],
@@ -112,12 +108,90 @@ def test_a_run_killed_at_any_point_leaves_the_published_warehouse_untouched(poin
         text=True,
         timeout=300,
     )
+
+
+@pytest.mark.parametrize("point", ["read", "load", "marts", "awards", "before-publish"])
+def test_a_run_killed_at_any_point_leaves_the_published_warehouse_untouched(point, demo_sample, published_without_one):
+    work, inbox, missing = published_without_one
+    warehouse = work / "tongket.duckdb"
+    before = _sha(warehouse)
+    shutil.copy2(demo_sample / "inbox" / missing, inbox / missing)
+    killed = _killed_run(point, work, inbox, demo_sample / "registry.csv")
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
     assert _sha(warehouse) == before
     result = run_flow(demo_sample, work, inbox=inbox)
     assert result.published
     assert query(warehouse, "select count(*) as n from submission")["n"][0] == 45
     assert not list(work.glob("*.building.duckdb*"))
+
+
+def test_a_run_killed_while_writing_its_outputs_has_them_written_by_the_next(demo_sample, published_without_one):
+    from tasks.reports import REPORT_FILE, latest_run_id
+
+    work, inbox, missing = published_without_one
+    warehouse = work / "tongket.duckdb"
+    first_run = latest_run_id(work / "outputs")
+    shutil.copy2(demo_sample / "inbox" / missing, inbox / missing)
+    killed = _killed_run("outputs", work, inbox, demo_sample / "registry.csv")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    # published before the kill: the new warehouse whole, the previous run's outputs whole
+    published_run = query(warehouse, "select run_id from ref_run_config")["run_id"][0]
+    assert published_run != first_run
+    assert query(warehouse, "select count(*) as n from submission")["n"][0] == 45
+    assert latest_run_id(work / "outputs") == first_run
+    again = run_flow(demo_sample, work, inbox=inbox)  # no new file: it runs for the outputs
+    assert again.published
+    assert latest_run_id(work / "outputs") == again.run_id
+    assert (work / "outputs" / "latest" / REPORT_FILE).is_file()
+
+
+def test_a_warehouse_failing_its_checks_is_not_published(demo_sample, published_without_one):
+    from tasks import steps
+    from tongket.errors import PublishError
+    from tongket.run_parameters import RunParameters
+
+    work, inbox, _ = published_without_one
+    warehouse = work / "tongket.duckdb"
+    before = _sha(warehouse)
+    building = work / "tongket.building.duckdb"
+    shutil.copy2(warehouse, building)
+    with duckdb.connect(str(building)) as con:  # one unit's figures lost, another's counted twice
+        lost, doubled = con.execute(
+            "select unit_code from submission where status = 'accepted' order by unit_code limit 2"
+        ).fetchall()
+        con.execute("delete from fact_indicator where unit_code = ?", [lost[0]])
+        con.execute("insert into fact_indicator select * from fact_indicator where unit_code = ? limit 1", [doubled[0]])
+    params = RunParameters(
+        inbox=str(inbox),
+        registry=str(demo_sample / "registry.csv"),
+        warehouse=str(warehouse),
+        outputs=str(work / "outputs"),
+    )
+    ctx = steps.prepare_run_task.fn(params)
+    with pytest.raises(PublishError) as refused:
+        steps.check_and_publish_task.fn(ctx, building)
+    failing = re.findall(r"(check_\w+) \((\d+) rows\)", str(refused.value))
+    # both units' reports no longer have exactly their staged figures; one figure is doubled
+    assert dict(failing) == {"check_accepted_figures_loaded": "2", "check_fact_indicator_unique": "1"}
+    assert _sha(warehouse) == before
+
+
+def test_a_published_file_held_open_on_windows_is_refused_with_a_clear_error(tmp_path, monkeypatch):
+    from tasks import publish
+    from tongket.errors import PublishError
+
+    built, published = tmp_path / "new.duckdb", tmp_path / "tongket.duckdb"
+    for path, run in ((built, "new"), (published, "old")):
+        with duckdb.connect(str(path)) as con:
+            con.execute("create table meta_warehouse as select ? as value", [run])
+
+    def held_open(source, target):  # what Windows answers while a reader has `target` open
+        raise PermissionError(13, "The process cannot access the file", str(target))
+
+    monkeypatch.setattr(publish.os, "replace", held_open)
+    with pytest.raises(PublishError, match="another program has it open .* unchanged"):
+        publish.publish(built, published)
+    assert query(published, "select value from meta_warehouse")["value"][0] == "old"
 
 
 def test_one_changed_file_changes_only_its_units_figures(demo_sample, tmp_path, prefect_server):

@@ -98,6 +98,8 @@ def run(
     typer.echo(f"Warehouse: {result.warehouse}")
     for key, value in result.counts.items():
         typer.echo(f"  {key}: {value}")
+    if result.note:  # published, but something the office should know (outputs not written)
+        typer.echo(result.note, err=True)
 
 
 @app.command()

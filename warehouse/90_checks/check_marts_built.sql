@@ -6,6 +6,7 @@ with accepted as (
 mart_rows as (
     select 'mart_district_indicator' as mart, count(*) as n from mart_district_indicator
     union all select 'mart_unit_indicator', count(*) from mart_unit_indicator
+    union all select 'mart_district_rate', count(*) from mart_district_rate
     union all select 'mart_submission_status', count(*) from mart_submission_status
     union all select 'mart_award_collective', count(*) from mart_award_collective
 )
