@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -71,6 +73,31 @@ def test_outputs_failing_after_the_publish_end_the_run_completed_and_are_written
     assert latest_run_id(outputs) == again.run_id
     assert (outputs / "latest" / REPORT_FILE).is_file()
     assert not run_flow(demo_sample, work, inbox=inbox).published  # and now nothing to do
+
+
+def test_a_step_that_fails_once_is_retried_and_the_reading_stays_within_its_workers(
+    demo_sample, tmp_path, prefect_server, monkeypatch
+):
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    monkeypatch.setenv("TONGKET_FAULT", "fail-once@read")  # a share that blinks once
+    monkeypatch.setenv("TONGKET_RUN_BATCH_SIZE", "5")  # 9 read tasks for the 2 workers
+    state = run_flow(demo_sample, tmp_path, return_state=True)
+    assert state.is_completed() and state.result().published
+    assert query(tmp_path / "tongket.duckdb", "select count(*) as n from submission")["n"][0] == 45
+    flow_run = FlowRunFilter(id=FlowRunFilterId(any_=[state.state_details.flow_run_id]))
+    with get_client(sync_client=True) as client:
+        for _ in range(200):  # task run states reach the API as events
+            reads = [r for r in client.read_task_runs(flow_run_filter=flow_run) if r.name.startswith("read-and")]
+            if len(reads) == 9 and all(r.end_time for r in reads):
+                break
+            time.sleep(0.05)
+    assert sorted(r.run_count for r in reads) == [1] * 8 + [2]  # the failed one ran again, once
+    assert all(r.state_name == "Completed" for r in reads)
+    events = sorted([(r.start_time, 1) for r in reads] + [(r.end_time, -1) for r in reads])
+    running = list(itertools.accumulate(step for _, step in events))
+    assert max(running) <= 2  # run.max_workers
 
 
 def test_an_inbox_that_cannot_be_read_fails_the_run_and_changes_nothing(published, demo_sample):
