@@ -448,3 +448,57 @@ def test_serve_refuses_a_port_in_use(tmp_path):
         f"port {port} on 127.0.0.1 is in use (is tongket serve already running?); choose --port"
     )
     assert not (tmp_path / "home" / "logs").exists()
+
+
+@pytest.mark.slow
+def test_an_older_report_arriving_later_does_not_supersede_the_newer(demo_sample, tmp_path, prefect_server):
+    """Superseding is by report date first: a draft dated earlier, sent after the final
+    report, stays in the history and the final report's figures stay current."""
+    from tongket.sample.content import generate_unit_report
+    from tongket.sample.registry import district_info, registry_rows
+    from tongket.workbook_writer import write_unit_workbook
+
+    sample = copy_sample(demo_sample, tmp_path / "sample")
+    (unit,) = [u for u in registry_rows(DEMO_DISTRICT, 7) if u["unit_code"] == "05266"]
+    draft = generate_unit_report(unit, 7, district_info(DEMO_DISTRICT)[0])
+    final_value = draft.figures[("TL_BAN", 2019)]
+    draft.figures[("TL_BAN", 2019)] += 11
+    draft.reported_on -= dt.timedelta(days=3)
+    path = write_unit_workbook(sample / "inbox" / "ban-nhap-cu.xlsx", draft, protect=True)
+    later = max(p.stat().st_mtime for p in (sample / "inbox").iterdir()) + 3600
+    os.utime(path, (later, later))  # the draft arrives after every final report
+    work = tmp_path / "work"
+    assert run_state(sample, work).is_completed()
+    warehouse = work / "tongket.duckdb"
+    statuses = query(warehouse, "select file_name, status from submission where unit_code = '05266' order by file_name")
+    assert dict(zip(statuses["file_name"], statuses["status"]))["ban-nhap-cu.xlsx"] == "superseded"
+    assert sorted(statuses["status"]) == ["accepted", "superseded"]
+    current = query(
+        warehouse,
+        "select value from fact_indicator where unit_code = '05266' and indicator_code = 'TL_BAN' and period = 2019",
+    )
+    assert current["value"].tolist() == [final_value]
+    history = query(
+        warehouse,
+        "select value from fact_indicator_history where unit_code = '05266' and indicator_code = 'TL_BAN' "
+        "and period = 2019 order by value",
+    )
+    assert history["value"].tolist() == [final_value, final_value + 11]
+
+
+@pytest.mark.slow
+def test_nothing_is_lost_when_the_inbox_is_cleaned(demo_sample, tmp_path, prefect_server):
+    """The raw archive keeps every file: a rebuild after the office emptied the inbox has the same figures."""
+    sample = copy_sample(demo_sample, tmp_path / "sample")
+    work = tmp_path / "work"
+    warehouse = work / "tongket.duckdb"
+    assert run_state(sample, work).is_completed()
+    before = table_contents(warehouse)
+    for path in (sample / "inbox").iterdir():
+        path.unlink()
+    state = run_state(sample, work, force=True)  # re-read every archived file
+    assert state.is_completed() and state.result().published
+    after = table_contents(warehouse)
+    for table in ("submission", "fact_indicator", "fact_indicator_history", "validation_issue"):
+        assert after[table].equals(before[table]), table
+    assert query(warehouse, "select count(*) as n from submission where status = 'accepted'")["n"][0] == 45
