@@ -83,3 +83,32 @@ def test_submission_status_of_corrections_and_rejected_files(messy_sample, messy
     file_level = set(expected.loc[expected["rule_id"].isin(["R15", "R16"]), "file_name"])
     assert rejected == file_level
     assert len(rejected) == 8
+
+
+def test_the_same_seed_writes_the_same_files(tmp_path):
+    """Byte for byte, with the same arrival times: a regenerated sample is seen as unchanged.
+    The encrypted file alone differs (its encryption salt is random by design). Each sample is
+    written by its own `tongket sample` process, as the office would (within one process odfpy
+    orders an .ods's namespace declarations by what it saw before)."""
+    import hashlib
+    import subprocess
+    import sys
+
+    def sample(out, seed):
+        command = [sys.executable, "-m", "tongket.cli", "sample", "--district", "157", "--out", str(out)]
+        subprocess.run([*command, "--seed", str(seed), "--messy"], check=True, capture_output=True)
+        return {  # name -> (SHA-256, arrival time for the inbox's files)
+            p.relative_to(out).as_posix(): (
+                hashlib.sha256(p.read_bytes()).hexdigest(),
+                p.stat().st_mtime_ns if p.parent.name == "inbox" else None,
+            )
+            for p in sorted(out.rglob("*"))
+            if p.is_file()
+        }
+
+    first, second = sample(tmp_path / "a", 9), sample(tmp_path / "b", 9)
+    assert first.keys() == second.keys()
+    differing = sorted(name for name in first if first[name] != second[name])
+    assert differing == ["inbox/baocao_157-CQ15 (mat khau).xlsx"]
+    assert first["inbox/baocao_157-CQ15 (mat khau).xlsx"][1] == second["inbox/baocao_157-CQ15 (mat khau).xlsx"][1]
+    assert first["expected_figures.csv"] != sample(tmp_path / "c", 10)["expected_figures.csv"]  # other figures

@@ -37,6 +37,10 @@ from schemas.workbook import (
 from tongket.reference import indicators_of_sheet, narrative_questions
 from tongket.sample.content import UnitReport
 
+# The creation time written into a workbook without a report date: fixed, so that the same
+# content always gives the same file (the same SHA-256, so the pipeline sees it unchanged).
+REFERENCE_DATE = dt.date(2021, 8, 1)
+
 INSTRUCTIONS_SHEET = "HUONG_DAN"
 HEADER_ROW = 4  # 0-based: row 5 in Excel
 FIRST_DATA_ROW = HEADER_ROW + 1
@@ -304,7 +308,14 @@ def write_unit_workbook(path: Path, report: UnitReport, *, protect: bool = True)
     book = xlsxwriter.Workbook(
         str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     )
-    book.set_properties({"title": f"Báo cáo tổng kết PBGDPL 2017-2021 - {report.unit_name}", "author": "tongket"})
+    book.set_properties(
+        {
+            "title": f"Báo cáo tổng kết PBGDPL 2017-2021 - {report.unit_name}",
+            "author": "tongket",
+            # the report's own date, not the clock: the same seed writes the very same bytes
+            "created": dt.datetime.combine(report.reported_on or REFERENCE_DATE, dt.time(8)),
+        }
+    )
     f = _Formats(book)
     _write_instructions(book, f)
     _write_info(book, f, report, protect)

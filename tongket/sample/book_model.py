@@ -396,10 +396,13 @@ def write_xlsx(book: BookModel, path: Path, macro_enabled: bool = False) -> Path
     """
     import xlsxwriter
 
+    from tongket.workbook_writer import REFERENCE_DATE
+
     target = io.BytesIO()
     workbook = xlsxwriter.Workbook(
         target, {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     )
+    workbook.set_properties({"created": dt.datetime.combine(REFERENCE_DATE, dt.time(8))})  # not the clock
     base = {"font_name": "Times New Roman", "font_size": 12}
     formats = {
         None: workbook.add_format(base),
@@ -573,4 +576,21 @@ def write_ods(book: BookModel, path: Path) -> Path:
             table.addElement(row)
         document.spreadsheet.addElement(table)
     document.save(str(path))
+    _fix_zip_times(path)
     return path
+
+
+def _fix_zip_times(path: Path) -> None:
+    """Rewrite a zip with every member dated REFERENCE_DATE (odfpy stamps the clock's time), so
+    the same content always gives the same bytes."""
+    from tongket.workbook_writer import REFERENCE_DATE
+
+    stamp = (REFERENCE_DATE.year, REFERENCE_DATE.month, REFERENCE_DATE.day, 8, 0, 0)
+    with zipfile.ZipFile(path) as source:
+        members = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w") as target:
+        for info, content in members:
+            fixed = zipfile.ZipInfo(info.filename, date_time=stamp)
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = info.external_attr
+            target.writestr(fixed, content)
