@@ -297,3 +297,36 @@ def test_a_bad_rubric_is_rejected_naming_the_key(tmp_path):
     message = str(error.value)
     assert "individual.proposed: Extra inputs are not permitted" in message
     assert "collective: Value error, weights must not be negative" in message
+
+
+def test_units_and_names_the_rubric_excludes_are_listed_not_ranked(tmp_path):
+    units = [UnitRows(code, "commune", population=1000) for code in ("PTP", "K1", "K2")]
+    units[1].nominations = [{"full_name": "Nguyễn Văn Ân", "gender": "Nam", "sessions": 9}]
+    units[2].nominations = [{"full_name": "Lê Thị Bình", "gender": "Nữ", "sessions": 9}]
+    rubric = rubric_with(collective={"excluded_units": ["PTP"]}, individual={"excluded_names": ["nguyen van an"]})
+    con = build_warehouse(tmp_path / "w.duckdb", units, rubric)
+    try:
+        ranked = {r[0] for r in rows(con, "select unit_code from mart_award_collective")}
+        people = {r[0] for r in rows(con, "select full_name from mart_award_individual")}
+        left_out = rows(
+            con, "select candidate_kind, unit_code, full_name, reason_vi from mart_award_ineligible order by 1, 2"
+        )
+    finally:
+        con.close()
+    assert ranked == {"K1", "K2"}
+    assert people == {"Lê Thị Bình"}  # the name matched without case or diacritics
+    assert left_out == [
+        ("Cá nhân", "K1", "Nguyễn Văn Ân", "Không thuộc diện xét theo cấu hình khen thưởng"),
+        ("Tập thể", "PTP", None, "Đơn vị không thuộc diện xét theo cấu hình khen thưởng"),
+    ]
+
+
+def test_the_reason_names_the_score_and_the_strongest_components():
+    frame = collective_frame(
+        {"unit_code": "C1", "unit_type": "commune", "reporting": 100, "reach": 80, "breadth": 100, "completeness": 1.0}
+    )
+    (scored,) = score_collectives(frame, rubric_with(collective={"pass_mark": 0})).itertuples()
+    reason = scored.reason_vi
+    assert reason.startswith(f"C1 đạt {scored.score:.1f} điểm, nổi bật: ".replace(".", ",", 1))
+    assert "Chấp hành chế độ báo cáo 100,0 điểm (đúng hạn, đủ 100% số liệu)" in reason
+    assert "Đa dạng hình thức 100,0 điểm (7/7 hình thức)" in reason

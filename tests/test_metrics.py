@@ -25,6 +25,9 @@ def warehouse(tmp_path_factory):
     c2.figures.update({("PB_CUOC", y): v for y, v in zip(YEARS, (7, 12, 100, 6, 5))})
     a1.figures.update({("PB_LUOT", y): v for y, v in zip(YEARS, (70, 120, 120, 120, 50))})
     a1.figures.update({("PB_CUOC", y): v for y, v in zip(YEARS, (1, 2, 2, 2, 1))})
+    # Ethnic-minority attendances, in 2019 only and not by the agency.
+    c1.figures[("PB_LUOT_DTTS", 2019)] = 60
+    c2.figures[("PB_LUOT_DTTS", 2019)] = 400
     # Legal access standard (a status): met per year.
     c1.figures.update({("CT_DAT", y): v for y, v in zip(YEARS, (0, 1, 1, 1, None))})
     c2.figures.update({("CT_DAT", y): v for y, v in zip(YEARS, (0, 0, 1, 0, None))})
@@ -114,6 +117,21 @@ def test_attendances_per_1000_population_are_annualised_for_partial_years(wareho
     # The window's 4 years: C1 3700 / 4 / 2000 people -> 462.5 per 1000 a year.
     c1 = rows(warehouse, "select reach_measure from award_collective_component where unit_code = 'C1'")[0][0]
     assert c1 == pytest.approx(462.5)
+
+
+def test_2021_is_annualised_from_its_five_months(warehouse):
+    # 2021 has 5 months: communes' 500 + 250 = 750 -> 1800 a full year, over 5000 people -> 360 per 1000.
+    assert rate(warehouse, "attendances_per_1000_population_year", 2021, "commune") == pytest.approx((1800, 5000, 360))
+
+
+def test_ethnic_minority_share_counts_only_units_that_reported_it(warehouse):
+    # 2019: (60 + 400) ethnic-minority attendances of (100 + 1000); the agency's 120 attendances
+    # are left out of the denominator, it did not say how many were ethnic-minority people.
+    assert rate(warehouse, "ethnic_minority_share", 2019, "all") == pytest.approx((460, 1100, 460 / 1100))
+    assert rate(warehouse, "ethnic_minority_share", 2019, "commune") == pytest.approx((460, 1100, 460 / 1100))
+    assert rows(
+        warehouse, "select count(*) from mart_district_rate where rate_code = 'ethnic_minority_share' and period = 2018"
+    ) == [(0,)]
 
 
 def test_settlement_rate_is_settled_over_received_minus_pending(warehouse):
