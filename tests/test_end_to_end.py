@@ -99,6 +99,14 @@ def test_every_unit_is_accepted_and_the_report_is_written(first_run):
     assert any((work / "outputs" / "latest").glob("*.xlsx"))
 
 
+def test_the_warehouse_records_its_schema_version_and_run(first_run):
+    work, result = first_run
+    meta = query(work / "tongket.duckdb", "select key, value from meta_warehouse")
+    meta = dict(zip(meta["key"], meta["value"]))
+    assert meta["schema_version"] == "1"
+    assert meta["run_id"] == result.run_id
+
+
 def test_an_unchanged_inbox_is_not_rebuilt(sampled, first_run):
     work, first = first_run
     warehouse = work / "tongket.duckdb"
